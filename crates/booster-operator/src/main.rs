@@ -1,0 +1,3 @@
+//! The `booster` binary: wiring of the operator and the offline commands.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Pure function from a ModelBooster (plus operator settings) to its child objects or validation errors.
