@@ -22,6 +22,7 @@ pub const DURATION_PATTERN: &str = r"^-?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|Â
     version = "v1alpha1",
     kind = "AutoscalingPolicy",
     namespaced,
+    derive = "PartialEq",
     status = "AutoscalingPolicyStatus"
 )]
 #[serde(rename_all = "camelCase")]
@@ -174,6 +175,7 @@ pub struct AutoscalingPolicyStatus {}
     version = "v1alpha1",
     kind = "AutoscalingPolicyBinding",
     namespaced,
+    derive = "PartialEq",
     status = "AutoscalingPolicyBindingStatus"
 )]
 #[serde(rename_all = "camelCase")]
@@ -207,10 +209,7 @@ pub struct OptimizerConfiguration {
     pub params: Vec<OptimizerParam>,
     /// How far, in percent, the optimizer may exceed the cheapest allocation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        default = "default_binding_cost_expansion_rate_percent",
-        range(min = 0)
-    )]
+    #[schemars(default = "default_binding_cost_expansion_rate_percent", range(min = 0))]
     pub cost_expansion_rate_percent: Option<i32>,
 }
 

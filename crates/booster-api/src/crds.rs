@@ -5,34 +5,22 @@
 //!   prunes a `null` a client sends, so the field's default applies instead of `null` reaching a CEL rule;
 //! - the ModelBooster schema declares `metadata.name`, so CEL rules can name it as their `fieldPath` (V-39).
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use crate::{
-    AutoscalingPolicy, AutoscalingPolicyBinding, ModelBooster, ModelRoute, ModelServer,
-    ModelServing,
-};
+use crate::{AutoscalingPolicy, AutoscalingPolicyBinding, ModelBooster, ModelRoute, ModelServer, ModelServing};
 
 /// The ModelBooster CRD, the one the Helm chart installs.
 pub fn model_booster() -> CustomResourceDefinition {
     let mut crd = finish(ModelBooster::crd());
     if let Some(schema) = root_schema(&mut crd) {
-        let metadata = schema
+        let metadata = schema.properties.get_or_insert_default().entry("metadata".into()).or_default();
+        metadata.type_.get_or_insert_with(|| "object".into());
+        metadata
             .properties
             .get_or_insert_default()
-            .entry("metadata".into())
-            .or_default();
-        metadata.type_.get_or_insert_with(|| "object".into());
-        metadata.properties.get_or_insert_default().insert(
-            "name".into(),
-            JSONSchemaProps {
-                type_: Some("string".into()),
-                ..Default::default()
-            },
-        );
+            .insert("name".into(), JSONSchemaProps { type_: Some("string".into()), ..Default::default() });
     }
     crd
 }
@@ -65,27 +53,18 @@ pub fn file_name(crd: &CustomResourceDefinition) -> String {
 
 /// The CRD as YAML, as committed.
 pub fn to_yaml(crd: &CustomResourceDefinition) -> String {
-    serde_yaml::to_string(crd)
-        .unwrap_or_else(|e| unreachable!("a CRD always serializes to YAML: {e}"))
+    serde_yaml::to_string(crd).unwrap_or_else(|e| unreachable!("a CRD always serializes to YAML: {e}"))
 }
 
 fn root_schema(crd: &mut CustomResourceDefinition) -> Option<&mut JSONSchemaProps> {
-    crd.spec
-        .versions
-        .first_mut()?
-        .schema
-        .as_mut()?
-        .open_api_v3_schema
-        .as_mut()
+    crd.spec.versions.first_mut()?.schema.as_mut()?.open_api_v3_schema.as_mut()
 }
 
 fn finish(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     if let Some(schema) = root_schema(&mut crd) {
-        let mut value =
-            serde_json::to_value(&*schema).unwrap_or_else(|e| unreachable!("schema to JSON: {e}"));
+        let mut value = serde_json::to_value(&*schema).unwrap_or_else(|e| unreachable!("schema to JSON: {e}"));
         strip_nullable(&mut value);
-        *schema =
-            serde_json::from_value(value).unwrap_or_else(|e| unreachable!("schema from JSON: {e}"));
+        *schema = serde_json::from_value(value).unwrap_or_else(|e| unreachable!("schema from JSON: {e}"));
     }
     crd
 }

@@ -15,8 +15,8 @@ pub mod strict;
 
 pub use autoscaling::{AutoscalingPolicy, AutoscalingPolicyBinding, AutoscalingPolicySpec};
 pub use model_booster::{
-    BackendStatus, BackendType, LoraAdapter, ModelBackend, ModelBooster, ModelBoosterSpec,
-    ModelBoosterStatus, ModelWorker, WorkerType,
+    BackendStatus, BackendType, LoraAdapter, ModelBackend, ModelBooster, ModelBoosterSpec, ModelBoosterStatus,
+    ModelWorker, WorkerType,
 };
 pub use model_server::ModelServer;
 pub use model_serving::ModelServing;

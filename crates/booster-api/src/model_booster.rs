@@ -13,9 +13,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::autoscaling::{
-    AutoscalingPolicySpec, DURATION_PATTERN, default_cost_expansion_rate_percent,
-};
+use crate::autoscaling::{AutoscalingPolicySpec, DURATION_PATTERN, default_cost_expansion_rate_percent};
 use crate::routing::ModelMatch;
 
 /// DNS-1123 label syntax of backend, LoRA adapter and served names.
@@ -36,6 +34,7 @@ pub const DEFAULT_ROUTE_WEIGHT: i32 = 100;
     version = "v1alpha1",
     kind = "ModelBooster",
     namespaced,
+    derive = "PartialEq",
     status = "ModelBoosterStatus",
     shortname = "mb",
     category = "kthena",

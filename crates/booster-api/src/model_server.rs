@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
     version = "v1alpha1",
     kind = "ModelServer",
     namespaced,
+    derive = "PartialEq",
     status = "ModelServerStatus"
 )]
 #[serde(rename_all = "camelCase")]

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
     version = "v1alpha1",
     kind = "ModelServing",
     namespaced,
+    derive = "PartialEq",
     status = "ModelServingStatus"
 )]
 #[serde(rename_all = "camelCase")]
@@ -112,10 +113,7 @@ pub enum NetworkTopologyMode {
 #[serde(rename_all = "camelCase")]
 pub struct Role {
     /// Role name.
-    #[schemars(
-        length(max = 12),
-        regex(pattern = "^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
-    )]
+    #[schemars(length(max = 12), regex(pattern = "^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"))]
     pub name: String,
     /// Instances of the role per group.
     #[serde(default, skip_serializing_if = "Option::is_none")]

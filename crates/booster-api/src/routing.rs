@@ -59,6 +59,7 @@ pub struct BodyMatch {
     version = "v1alpha1",
     kind = "ModelRoute",
     namespaced,
+    derive = "PartialEq",
     status = "ModelRouteStatus"
 )]
 #[serde(rename_all = "camelCase")]

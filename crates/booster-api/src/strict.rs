@@ -51,8 +51,7 @@ pub enum DecodeError {
 pub fn documents(text: &str) -> Result<Vec<Value>, DecodeError> {
     let mut docs = Vec::new();
     for document in serde_yaml::Deserializer::from_str(text) {
-        let value: Value = serde::Deserialize::deserialize(document)
-            .map_err(|e| DecodeError::Syntax(e.to_string()))?;
+        let value: Value = serde::Deserialize::deserialize(document).map_err(|e| DecodeError::Syntax(e.to_string()))?;
         if !value.is_null() {
             docs.push(value);
         }
@@ -61,11 +60,16 @@ pub fn documents(text: &str) -> Result<Vec<Value>, DecodeError> {
 }
 
 /// Decodes one document into a Kubernetes object of kind `K`, strictly.
-pub fn decode<K>(document: Value) -> Result<K, DecodeError>
+pub fn decode<K>(mut document: Value) -> Result<K, DecodeError>
 where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
     check_kind::<K>(&document)?;
+    // Checked above; the types derive them from the Rust type instead of reading them.
+    if let Some(map) = document.as_mapping_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
     decode_value(document)
 }
 
@@ -73,7 +77,7 @@ where
 pub fn decode_value<T: DeserializeOwned>(value: Value) -> Result<T, DecodeError> {
     let mut unknown = None;
     let mut track = |path: serde_ignored::Path<'_>| {
-        unknown.get_or_insert_with(|| json_path(&path.to_string()));
+        unknown.get_or_insert_with(|| json_path(&ignored_path(&path)));
     };
     let tracked = serde_ignored::Deserializer::new(value, &mut track);
     let decoded = serde_path_to_error::deserialize(tracked);
@@ -96,15 +100,11 @@ where
 
 fn check_kind<K: Resource<DynamicType = ()>>(document: &Value) -> Result<(), DecodeError> {
     let Some(map) = document.as_mapping() else {
-        return Err(DecodeError::NotAnObject(
-            "a document must be a mapping with apiVersion, kind and metadata".into(),
-        ));
+        return Err(DecodeError::NotAnObject("a document must be a mapping with apiVersion, kind and metadata".into()));
     };
     let field = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned);
     let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
-        return Err(DecodeError::NotAnObject(
-            "a document must have string fields apiVersion and kind".into(),
-        ));
+        return Err(DecodeError::NotAnObject("a document must have string fields apiVersion and kind".into()));
     };
     let (expected_api_version, expected_kind) = (K::api_version(&()), K::kind(&()));
     if api_version != expected_api_version || kind != expected_kind {
@@ -116,6 +116,22 @@ fn check_kind<K: Resource<DynamicType = ()>>(document: &Value) -> Result<(), Dec
         });
     }
     Ok(())
+}
+
+/// A `serde_ignored` path in JSON-path form (`spec.backends[0].name`).
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => match ignored_path(parent) {
+            prefix if prefix.is_empty() => key.clone(),
+            prefix => format!("{prefix}.{key}"),
+        },
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
+    }
 }
 
 /// serde's paths (`spec.backends[0].name`, `?` at the root) as JSON paths.
