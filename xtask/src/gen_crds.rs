@@ -14,16 +14,10 @@ pub const KTHENA_CRDS: &str = "charts/model-booster/kthena-crds";
 /// Every CRD file with its generated content, relative to the workspace root.
 pub fn generated() -> Vec<(PathBuf, String)> {
     let booster = crds::model_booster();
-    let mut files = vec![(
-        Path::new(CHART_CRDS).join(crds::file_name(&booster)),
-        crds::to_yaml(&booster),
-    )];
-    files.extend(crds::children().iter().map(|crd| {
-        (
-            Path::new(KTHENA_CRDS).join(crds::file_name(crd)),
-            crds::to_yaml(crd),
-        )
-    }));
+    let mut files = vec![(Path::new(CHART_CRDS).join(crds::file_name(&booster)), crds::to_yaml(&booster))];
+    files.extend(
+        crds::children().iter().map(|crd| (Path::new(KTHENA_CRDS).join(crds::file_name(crd)), crds::to_yaml(crd))),
+    );
     files
 }
 
@@ -32,9 +26,7 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
     if check {
         let stale: Vec<String> = files
             .iter()
-            .filter(|(path, content)| {
-                fs::read_to_string(root.join(path)).ok().as_deref() != Some(content.as_str())
-            })
+            .filter(|(path, content)| fs::read_to_string(root.join(path)).ok().as_deref() != Some(content.as_str()))
             .map(|(path, _)| path.display().to_string())
             .collect();
         let unexpected = unexpected_files(root, &files)?;
@@ -58,8 +50,7 @@ pub fn run(root: &Path, check: bool) -> Result<()> {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     for (path, content) in &files {
-        fs::write(root.join(path), content)
-            .with_context(|| format!("writing {}", path.display()))?;
+        fs::write(root.join(path), content).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())

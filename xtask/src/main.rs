@@ -1,6 +1,8 @@
 //! Project automation for model-booster (`cargo xtask --help`).
 
+mod control_plane;
 mod gen_crds;
+mod test;
 
 use std::path::{Path, PathBuf};
 
@@ -22,18 +24,26 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// A local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) built from Go modules.
+    ControlPlane {
+        #[command(subcommand)]
+        action: control_plane::Action,
+    },
+    /// fmt, clippy, gen-crds --check, then every test against a local control plane (started and stopped here).
+    Test,
 }
 
-fn main() -> Result<()> {
+#[tokio::main]
+async fn main() -> Result<()> {
+    let root = workspace_root();
     match Cli::parse().command {
-        Command::GenCrds { check } => gen_crds::run(&workspace_root(), check),
+        Command::GenCrds { check } => gen_crds::run(&root, check),
+        Command::ControlPlane { action } => control_plane::run(&root, action).await,
+        Command::Test => test::run(&root).await,
     }
 }
 
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
