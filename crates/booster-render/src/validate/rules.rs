@@ -535,3 +535,54 @@ fn policy_errors(path: &str, p: &AutoscalingPolicySpec, out: &mut Vec<FieldError
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::update::{V40_REPLICAS, V40_TYPE};
+
+    /// Every fixed message is the CRD's (for the `(backends: …)` rules, the text inside the message expression).
+    #[test]
+    fn messages_are_the_crds() {
+        let crd = serde_json::to_string(&booster_api::crds::model_booster()).unwrap_or_default();
+        for message in [
+            V1_NEGATIVE,
+            V1_TOO_LONG,
+            V2,
+            V4,
+            V5,
+            V6,
+            V7,
+            V8,
+            V9,
+            V10,
+            V12,
+            V14,
+            V16,
+            V19,
+            V20,
+            V21,
+            V22,
+            V31,
+            V33,
+            V34,
+            V35,
+            V38,
+            V39_MODEL_NAME,
+            V39_SERVING_NAME,
+            V40_TYPE,
+            V40_REPLICAS,
+            V41,
+            V42,
+            V43_TARGET,
+            V43_STABLE_PERIOD,
+            V43_STABLE_WINDOW,
+            V43_PANIC_PERIOD,
+            V43_PANIC_HOLD,
+            V44,
+            V45,
+        ] {
+            assert!(crd.contains(message), "not in the CRD: {message}");
+        }
+    }
+}
