@@ -1,3 +1,78 @@
-//! The `booster` binary: wiring of the operator and the offline commands.
+//! The `booster` binary: the operator (`run`) and the offline commands `render`, `validate` and `crds`.
 
-fn main() {}
+mod input;
+mod offline;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "booster", version, about = "ModelBooster operator and offline tools for Kthena model serving")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate and render ModelBoosters into their children (ModelServing, ModelServer, ModelRoute, autoscaling).
+    Render {
+        /// File with one or more ModelBooster documents; `-` reads standard input.
+        #[arg(short = 'f', long = "filename", value_name = "FILE")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Yaml)]
+        output: OutputFormat,
+        /// Render even if validation fails (errors of rendering itself still fail).
+        #[arg(long)]
+        no_validate: bool,
+        /// Image of the model and LoRA downloader init containers.
+        #[arg(long, env = "MODEL_BOOSTER_DOWNLOADER_IMAGE", default_value = booster_render::DEFAULT_DOWNLOADER_IMAGE)]
+        downloader_image: String,
+        /// Image of the runtime sidecar.
+        #[arg(long, env = "MODEL_BOOSTER_RUNTIME_IMAGE", default_value = booster_render::DEFAULT_RUNTIME_IMAGE)]
+        runtime_image: String,
+    },
+    /// Validate ModelBoosters offline: exit 0 if all are valid, 1 if any is invalid, 2 if the input cannot be read.
+    Validate {
+        /// File with one or more ModelBooster documents; `-` reads standard input.
+        #[arg(short = 'f', long = "filename", value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print the ModelBooster CRD (and with --all the five Kthena child CRDs, for clusters without Kthena).
+    Crds {
+        /// Also print the CRDs of ModelServing, ModelServer, ModelRoute, AutoscalingPolicy, AutoscalingPolicyBinding.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Output format of `render`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// A multi-document YAML stream.
+    Yaml,
+    /// One JSON list.
+    Json,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Render { file, output, no_validate, downloader_image, runtime_image } => {
+            let settings = booster_render::Settings {
+                downloader_image: non_empty_or(downloader_image, booster_render::DEFAULT_DOWNLOADER_IMAGE),
+                runtime_image: non_empty_or(runtime_image, booster_render::DEFAULT_RUNTIME_IMAGE),
+            };
+            offline::render(&file, output == OutputFormat::Json, !no_validate, &settings)
+        }
+        Command::Validate { file } => offline::validate(&file),
+        Command::Crds { all } => offline::crds(all),
+    }
+}
+
+/// An empty image setting means the default (as the reference's ConfigMap keys).
+fn non_empty_or(value: String, default: &str) -> String {
+    if value.trim().is_empty() { default.to_owned() } else { value }
+}
