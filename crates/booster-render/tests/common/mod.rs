@@ -86,3 +86,69 @@ pub fn yaml_files(dir: &std::path::Path) -> Vec<PathBuf> {
 pub fn booster_json(value: &serde_json::Value) -> ModelBooster {
     booster(&value.to_string())
 }
+
+// ---- Small inline inputs shared by deviations.rs and snapshots.rs. ----
+
+/// Image of the vLLM workers of the small inputs.
+pub const VLLM_IMAGE: &str = "vllm/vllm-openai:v0.10.1.1";
+/// Image of the SGLang workers of the small inputs.
+pub const SGLANG_IMAGE: &str = "lmsysorg/sglang:v0.5.2-cu126";
+/// Model URI of the small inputs; md5hex = `7d13ed142997ab6b7db5a77ec8c9e194`.
+pub const MODEL_URI: &str = "hf://org/model";
+
+/// ModelBooster `m` in namespace `ns` with uid `uid-1` and the given backends.
+pub fn model(backends: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "workload.serving.volcano.sh/v1alpha1",
+        "kind": "ModelBooster",
+        "metadata": {"name": "m", "namespace": "ns", "uid": "uid-1"},
+        "spec": {"backends": backends},
+    })
+}
+
+/// A single-node vLLM backend with one server worker and nothing optional.
+pub fn vllm(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "type": "vLLM", "modelURI": MODEL_URI, "minReplicas": 1, "maxReplicas": 1,
+        "workers": [{"type": "server", "image": VLLM_IMAGE}],
+    })
+}
+
+/// An SGLang backend with one server worker.
+pub fn sglang(name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "type": "SGLang", "modelURI": MODEL_URI, "minReplicas": 1, "maxReplicas": 1,
+        "workers": [{"type": "server", "image": SGLANG_IMAGE}],
+    })
+}
+
+/// A prefill/decode backend whose workers request the given resources.
+pub fn pd(name: &str, prefill_resources: serde_json::Value, decode_resources: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "name": name, "type": "vLLMDisaggregated", "modelURI": MODEL_URI, "minReplicas": 1, "maxReplicas": 1,
+        "workers": [
+            {"type": "prefill", "image": VLLM_IMAGE, "resources": prefill_resources},
+            {"type": "decode", "image": VLLM_IMAGE, "resources": decode_resources},
+        ],
+    })
+}
+
+/// One NVIDIA GPU.
+pub fn gpu() -> serde_json::Value {
+    serde_json::json!({"requests": {"cpu": "4", "nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "1"}})
+}
+
+/// Two Ascend 910B NPUs.
+pub fn ascend() -> serde_json::Value {
+    serde_json::json!({"requests": {"cpu": "8", "huawei.com/ascend-1980": "2"}, "limits": {"huawei.com/ascend-1980": "2"}})
+}
+
+/// No accelerator.
+pub fn cpu_only() -> serde_json::Value {
+    serde_json::json!({"requests": {"cpu": "4", "memory": "8Gi"}})
+}
+
+/// A one-metric autoscaling policy.
+pub fn policy() -> serde_json::Value {
+    serde_json::json!({"metrics": [{"metricName": "kthena:num_requests_waiting", "targetValue": 10}]})
+}
