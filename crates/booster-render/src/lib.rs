@@ -12,7 +12,7 @@ mod env;
 mod flags;
 mod meta;
 mod names;
-mod quantity;
+pub mod quantity;
 mod revision;
 mod route;
 mod rules;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use booster_api::ModelBooster;
 use booster_api::strict;
-use booster_render::validate::{duration, quantity};
+use booster_render::quantity;
+use booster_render::validate::duration;
 use booster_render::{FieldError, ValidationErrors, validate, validate_update};
 
 fn repo_root() -> PathBuf {

@@ -10,7 +10,6 @@ pub mod duration;
 mod error;
 mod openapi;
 mod patterns;
-pub mod quantity;
 mod render_rules;
 mod rules;
 mod update;

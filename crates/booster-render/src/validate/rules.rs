@@ -15,7 +15,7 @@ use booster_api::{BackendType, ModelBackend, ModelBooster, WorkerType};
 use super::FieldError;
 use super::duration::{MINUTE, SECOND, nanos_for_comparison};
 use super::patterns::{CACHE_URI_FORM_RE, DOT_SEGMENT_RE, SYSTEM_DIRECTORY_RE};
-use super::quantity;
+use crate::quantity;
 
 pub(crate) const V1_NEGATIVE: &str = "scaleToZeroGracePeriod cannot be negative";
 pub(crate) const V1_TOO_LONG: &str = "scaleToZeroGracePeriod cannot exceed 1800 seconds";
