@@ -7,10 +7,7 @@ use k8s_openapi::api::core::v1::{
 use md5::{Digest, Md5};
 
 use crate::names;
-
-/// The V-41 message: what a `cacheURI` must look like.
-pub const INVALID_URI_MESSAGE: &str =
-    "cacheURI must be pvc://<claim-name> or hostpath://<absolute-path> (for example hostpath:///mnt/cache)";
+use crate::validate::patterns::CACHE_URI_FORM_RE;
 
 /// Where a backend caches weights, parsed from `cacheURI` (V-41 syntax).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,13 +24,14 @@ impl CacheLocation {
     /// Parses a `cacheURI`; `None` when it is not `pvc://<claim-name>` or `hostpath://<absolute-path>` (V-41).
     pub fn parse(cache_uri: Option<&str>) -> Option<Self> {
         let Some(uri) = cache_uri else { return Some(Self::EmptyDir) };
+        if !CACHE_URI_FORM_RE.matches(uri) {
+            return None;
+        }
         if let Some(claim) = uri.strip_prefix("pvc://") {
-            return claim.split('.').all(is_dns_label).then(|| Self::Claim(claim.to_owned()));
+            return Some(Self::Claim(claim.to_owned()));
         }
         let path = uri.strip_prefix("hostpath://")?;
-        let path = path.strip_suffix('/').unwrap_or(path);
-        let absolute = path.strip_prefix('/')?;
-        absolute.split('/').all(|segment| !segment.is_empty()).then(|| Self::HostPath(path.to_owned()))
+        Some(Self::HostPath(path.strip_suffix('/').unwrap_or(path).to_owned()))
     }
 
     /// The mount path, which is the cache root `R`.
@@ -44,13 +42,6 @@ impl CacheLocation {
             Self::HostPath(path) => path.clone(),
         }
     }
-}
-
-fn is_dns_label(label: &str) -> bool {
-    let bytes = label.as_bytes();
-    let edge = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    matches!((bytes.first(), bytes.last()), (Some(first), Some(last)) if edge(first) && edge(last))
-        && bytes.iter().all(|b| edge(b) || *b == b'-')
 }
 
 /// The cache of one backend: its volume, the single mount every container uses, and the paths inside.

@@ -105,10 +105,7 @@ pub fn render(m: &ModelBooster, settings: &Settings) -> Result<Children, RenderE
             return Err(RenderError::unsupported(index, backend));
         }
         let location = CacheLocation::parse(backend.cache_uri.as_deref()).ok_or_else(|| {
-            RenderError::Invalid(FieldError::new(
-                format!("spec.backends[{index}].cacheURI"),
-                cache::INVALID_URI_MESSAGE,
-            ))
+            RenderError::Invalid(FieldError::new(format!("spec.backends[{index}].cacheURI"), validate::rules::V41))
         })?;
         let backend =
             serving::Backend { m, owner: &owner, settings, backend, index, cache: Cache::new(backend, location) };

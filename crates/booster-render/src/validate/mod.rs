@@ -9,9 +9,9 @@
 pub mod duration;
 mod error;
 mod openapi;
-mod patterns;
+pub(crate) mod patterns;
 mod render_rules;
-mod rules;
+pub(crate) mod rules;
 mod update;
 mod wording;
 
