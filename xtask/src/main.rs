@@ -1,12 +1,14 @@
 //! Project automation for model-booster (`cargo xtask --help`).
 
 mod control_plane;
+mod demo;
 mod gen_crds;
+mod helm;
 mod test;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -29,8 +31,21 @@ enum Command {
         #[command(subcommand)]
         action: control_plane::Action,
     },
+    /// The helm CLI (for the chart tests) built from Go modules.
+    Helm {
+        #[command(subcommand)]
+        action: helm::Action,
+    },
     /// fmt, clippy, gen-crds --check, then every test against a local control plane (started and stopped here).
     Test,
+    /// The operator on a local control plane, serving every file of examples/ (--once: print and exit).
+    Demo {
+        /// Exit after printing the children and conditions instead of running until Ctrl-C.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Benchmarks of rendering and validation (criterion; prints the medians).
+    Bench,
 }
 
 #[tokio::main]
@@ -39,8 +54,22 @@ async fn main() -> Result<()> {
     match Cli::parse().command {
         Command::GenCrds { check } => gen_crds::run(&root, check),
         Command::ControlPlane { action } => control_plane::run(&root, action).await,
+        Command::Helm { action } => helm::run(action).await,
         Command::Test => test::run(&root).await,
+        Command::Demo { once } => demo::run(&root, once).await,
+        Command::Bench => bench(&root).await,
     }
+}
+
+async fn bench(root: &Path) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = tokio::process::Command::new(cargo)
+        .args(["bench", "--package", "booster-render"])
+        .current_dir(root)
+        .status()
+        .await
+        .context("running cargo bench")?;
+    if status.success() { Ok(()) } else { anyhow::bail!("cargo bench failed: {status}") }
 }
 
 /// The workspace root (the parent of this crate's directory).

@@ -5,11 +5,11 @@
 //! ports. Binaries are cached per version outside the repository; the running plane's state (pids, ports, logs,
 //! certificates, kubeconfig) lives in `target/control-plane/`.
 
-mod build;
+pub(crate) mod build;
 mod kubeconfig;
 mod pki;
-mod probe;
-mod processes;
+pub(crate) mod probe;
+pub(crate) mod processes;
 mod start;
 mod state;
 mod stop;
@@ -108,7 +108,7 @@ impl Paths {
     }
 }
 
-fn cache_root() -> Result<PathBuf> {
+pub(crate) fn cache_root() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         if dir.is_absolute() {
