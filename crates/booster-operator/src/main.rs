@@ -1,7 +1,16 @@
 //! The `booster` binary: the operator (`run`) and the offline commands `render`, `validate` and `crds`.
 
+mod controller;
+mod crds;
+mod http;
 mod input;
+mod leader;
+mod logging;
+mod metrics;
 mod offline;
+mod run;
+mod settings;
+mod shutdown;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,13 +19,19 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "booster", version, about = "ModelBooster operator and offline tools for Kthena model serving")]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Without a subcommand, `booster` runs the operator with these settings.
+    #[command(flatten)]
+    run: settings::RunArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the operator (the default): reconcile ModelBoosters into their children.
+    Run(settings::RunArgs),
     /// Validate and render ModelBoosters into their children (ModelServing, ModelServer, ModelRoute, autoscaling).
     Render {
         /// File with one or more ModelBooster documents; `-` reads standard input.
@@ -59,20 +74,47 @@ enum OutputFormat {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
+        None => operator(cli.run),
+        Some(Command::Run(args)) => operator(args),
+        Some(command) => offline_command(command),
+    }
+}
+
+/// `booster run`: the operator on a multi-threaded runtime; exit status 0 after a graceful shutdown, 1 on errors.
+fn operator(args: settings::RunArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if tracing::dispatcher::has_been_set() {
+                tracing::error!("{error:#}");
+            } else {
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn offline_command(command: Command) -> ExitCode {
+    match command {
+        Command::Run(_) => ExitCode::FAILURE,
         Command::Render { file, output, no_validate, downloader_image, runtime_image } => {
             let settings = booster_render::Settings {
-                downloader_image: non_empty_or(downloader_image, booster_render::DEFAULT_DOWNLOADER_IMAGE),
-                runtime_image: non_empty_or(runtime_image, booster_render::DEFAULT_RUNTIME_IMAGE),
+                downloader_image: settings::non_empty_or(&downloader_image, booster_render::DEFAULT_DOWNLOADER_IMAGE),
+                runtime_image: settings::non_empty_or(&runtime_image, booster_render::DEFAULT_RUNTIME_IMAGE),
             };
             offline::render(&file, output == OutputFormat::Json, !no_validate, &settings)
         }
         Command::Validate { file } => offline::validate(&file),
         Command::Crds { all } => offline::crds(all),
     }
-}
-
-/// An empty image setting means the default (as the reference's ConfigMap keys).
-fn non_empty_or(value: String, default: &str) -> String {
-    if value.trim().is_empty() { default.to_owned() } else { value }
 }
