@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use tokio::process::Command;
 
 use crate::control_plane::{self, Paths, StartOutcome};
-use crate::gen_crds;
+use crate::{gen_crds, helm};
 
 /// Set for the tests so that integration tests fail instead of skipping when no control plane is configured
 /// (read by `booster-testkit`).
@@ -55,12 +55,13 @@ async fn pipeline(root: &Path, paths: &Paths, phases: &mut Phases) -> Result<()>
         .await?;
     phases.phase("gen-crds --check", async { gen_crds::run(root, true) }).await?;
     phases.phase("control-plane build", control_plane::ensure_built(paths)).await?;
+    let helm = phases.phase("helm build", helm::ensure_built()).await?;
     let outcome = phases.phase("control-plane start", control_plane::start(paths)).await?;
     if outcome == StartOutcome::Reused {
         println!("reusing the running control plane");
     }
     let mut test = cargo_command(&cargo, root, &["test", "--workspace"]);
-    test.env("KUBECONFIG", paths.kubeconfig()).env(REQUIRE_CLUSTER_ENV, "1");
+    test.env("KUBECONFIG", paths.kubeconfig()).env(REQUIRE_CLUSTER_ENV, "1").env(helm::HELM_ENV, helm);
     phases.run("cargo test", test).await
 }
 

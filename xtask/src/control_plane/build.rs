@@ -164,20 +164,20 @@ struct Download {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct GoMod {
+pub(crate) struct GoMod {
     #[serde(default)]
-    go: String,
+    pub(crate) go: String,
     #[serde(default)]
-    require: Vec<Requirement>,
+    pub(crate) require: Vec<Requirement>,
     #[serde(default)]
     godebug: Vec<Godebug>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Requirement {
-    path: String,
-    version: String,
+pub(crate) struct Requirement {
+    pub(crate) path: String,
+    pub(crate) version: String,
 }
 
 #[derive(Deserialize)]
@@ -188,7 +188,7 @@ struct Godebug {
 }
 
 /// Fetches `module@version` through the proxy and returns its parsed go.mod.
-async fn download_go_mod(dir: &Path, module: &str) -> Result<GoMod> {
+pub(crate) async fn download_go_mod(dir: &Path, module: &str) -> Result<GoMod> {
     let out = go(dir, &["mod", "download", "-json", module]).await?;
     let info: Option<Download> = serde_json::from_slice(&out.stdout).ok();
     let error = info.as_ref().and_then(|i| i.error.clone());
@@ -241,13 +241,13 @@ async fn go(dir: &Path, args: &[&str]) -> Result<Output> {
     match go_command(dir, args).output().await {
         Ok(out) => Ok(out),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "Go is not installed (no `go` on PATH); the control plane is built from Go modules and needs Go {MIN_GO} or newer"
+            "Go is not installed (no `go` on PATH); the control plane and helm are built from Go modules and need Go {MIN_GO} or newer"
         ),
         Err(e) => Err(e).with_context(|| format!("running go {}", args.join(" "))),
     }
 }
 
-async fn go_ok(dir: &Path, args: &[&str]) -> Result<Output> {
+pub(crate) async fn go_ok(dir: &Path, args: &[&str]) -> Result<Output> {
     let out = go(dir, args).await?;
     if !out.status.success() {
         let detail = tail(&out.stderr);
@@ -256,7 +256,7 @@ async fn go_ok(dir: &Path, args: &[&str]) -> Result<Output> {
     Ok(out)
 }
 
-async fn detect_go() -> Result<GoVersion> {
+pub(crate) async fn detect_go() -> Result<GoVersion> {
     let out = go_ok(&std::env::temp_dir(), &["env", "GOVERSION"]).await?;
     let text = String::from_utf8_lossy(&out.stdout);
     let version = GoVersion::parse(text.trim())
@@ -269,7 +269,7 @@ async fn detect_go() -> Result<GoVersion> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct GoVersion(u32, u32, u32);
+pub(crate) struct GoVersion(u32, u32, u32);
 
 impl GoVersion {
     /// Parses `go1.26.8`, `1.25.0`, `1.26`, `go1.27rc1` (→ 1.27.0).
@@ -286,7 +286,7 @@ impl GoVersion {
     }
 
     /// Fails when a module's `go` line asks for a newer Go than the installed one.
-    fn require(self, go_line: &str, module: &str) -> Result<()> {
+    pub(crate) fn require(self, go_line: &str, module: &str) -> Result<()> {
         match Self::parse(go_line) {
             Some(needed) if needed > self => {
                 bail!("Go {self} is too old: {module} needs Go {needed} or newer (GOTOOLCHAIN=local is set on purpose)")
@@ -303,16 +303,16 @@ impl std::fmt::Display for GoVersion {
 }
 
 /// Moves a freshly built binary into the cache (a rename on the same file system, so never half-written).
-async fn install(from: &Path, to: &Path) -> Result<()> {
+pub(crate) async fn install(from: &Path, to: &Path) -> Result<()> {
     tokio::fs::rename(from, to).await.with_context(|| format!("moving {} to {}", from.display(), to.display()))
 }
 
-async fn recreate_dir(dir: &Path) -> Result<()> {
+pub(crate) async fn recreate_dir(dir: &Path) -> Result<()> {
     remove_dir(dir).await?;
     tokio::fs::create_dir_all(dir).await.with_context(|| format!("creating {}", dir.display()))
 }
 
-async fn remove_dir(dir: &Path) -> Result<()> {
+pub(crate) async fn remove_dir(dir: &Path) -> Result<()> {
     match tokio::fs::remove_dir_all(dir).await {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).with_context(|| format!("removing {}", dir.display()))
