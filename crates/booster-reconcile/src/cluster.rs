@@ -58,6 +58,9 @@ pub struct Event {
     pub reason: &'static str,
     /// Human-readable note.
     pub note: String,
+    /// The child the event is about (`Applied`, `Pruned`), as the event's related object: without it the event
+    /// recorder aggregates the events of every child of one pass into one series and keeps only the first note.
+    pub related: Option<(ChildKind, String)>,
 }
 
 /// Field manager of every child write and of the status.

@@ -1,6 +1,7 @@
 //! [`Cluster`] on the Kubernetes API server.
 
 use booster_api::ModelBooster;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
 use kube::{Client, Resource};
@@ -78,12 +79,19 @@ impl Cluster for KubeCluster {
     }
 
     async fn publish(&self, booster: &ModelBooster, event: Event) {
+        let related = event.related.map(|(kind, name)| ObjectReference {
+            api_version: Some(kind.api_version()),
+            kind: Some(kind.kind().into()),
+            name: Some(name),
+            namespace: booster.metadata.namespace.clone(),
+            ..ObjectReference::default()
+        });
         let event = KubeEvent {
             type_: if event.warning { EventType::Warning } else { EventType::Normal },
             reason: event.reason.into(),
             note: Some(event.note),
             action: "Reconcile".into(),
-            secondary: None,
+            secondary: related,
         };
         if let Err(error) = self.recorder.publish(&event, &booster.object_ref(&())).await {
             tracing::warn!(%error, reason = event.reason, "publishing an event failed");

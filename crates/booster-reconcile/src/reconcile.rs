@@ -217,7 +217,7 @@ impl<C: Cluster> Pass<'_, C> {
             self.servings.insert(name.to_owned(), stored);
         }
         self.report.applied.push((kind, name.to_owned()));
-        self.publish(false, "Applied", format!("applied {} {name}", kind.kind())).await;
+        self.publish("Applied", format!("applied {} {name}", kind.kind()), (kind, name.to_owned())).await;
         Ok(())
     }
 
@@ -228,7 +228,7 @@ impl<C: Cluster> Pass<'_, C> {
         match self.cluster.delete(kind, self.namespace, &name, uid).await {
             Ok(()) => {
                 self.report.pruned.push((kind, name.clone()));
-                self.publish(false, "Pruned", format!("deleted {} {name}", kind.kind())).await;
+                self.publish("Pruned", format!("deleted {} {name}", kind.kind()), (kind, name.clone())).await;
             }
             Err(ClusterError::NotFound | ClusterError::Conflict(_)) => {}
             Err(error) => {
@@ -278,8 +278,9 @@ impl<C: Cluster> Pass<'_, C> {
         Ok(())
     }
 
-    async fn publish(&self, warning: bool, reason: &'static str, note: String) {
-        self.cluster.publish(self.booster, Event { warning, reason, note }).await;
+    /// Publishes a `Normal` event about a child.
+    async fn publish(&self, reason: &'static str, note: String, child: (ChildKind, String)) {
+        self.cluster.publish(self.booster, Event { warning: false, reason, note, related: Some(child) }).await;
     }
 }
 

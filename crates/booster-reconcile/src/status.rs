@@ -122,12 +122,21 @@ pub(crate) fn events(old: &ModelBoosterStatus, new: &ModelBoosterStatus) -> Vec<
     if let Some(failed) = find(new, FAILED)
         && find(old, FAILED).is_none_or(|previous| previous.message != failed.message)
     {
-        events.push(Event { warning: true, reason: "Failed", note: truncate(&failed.message, EVENT_NOTE_LIMIT) });
+        events.push(Event {
+            warning: true,
+            reason: "Failed",
+            note: truncate(&failed.message, EVENT_NOTE_LIMIT),
+            related: None,
+        });
     }
     let active = |status: &ModelBoosterStatus| find(status, ACTIVE).is_some_and(|c| c.status == "True");
     match (active(old), active(new)) {
-        (false, true) => events.push(Event { warning: false, reason: "Active", note: READY_MESSAGE.into() }),
-        (true, false) => events.push(Event { warning: false, reason: "Inactive", note: NOT_READY_MESSAGE.into() }),
+        (false, true) => {
+            events.push(Event { warning: false, reason: "Active", note: READY_MESSAGE.into(), related: None })
+        }
+        (true, false) => {
+            events.push(Event { warning: false, reason: "Inactive", note: NOT_READY_MESSAGE.into(), related: None })
+        }
         _ => {}
     }
     events

@@ -74,6 +74,22 @@ async fn create_makes_every_child_with_owner_reference_and_labels() -> Result<()
     ensure!(m["status"]["observedGeneration"] == m["metadata"]["generation"], "{}", m["status"]);
     let serving = env.must_get("ModelServing", "m-b").await?;
     ensure!(serving["spec"]["replicas"] == 1, "m-b replicas {}", serving["spec"]["replicas"]);
+
+    // Events (spec §5.9): `Applied` per child, reported by the controller `model-booster`.
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> = kube::Api::namespaced(env.client(), env.ns());
+    let applied = eventually("an Applied event per child", Duration::from_secs(10), || async {
+        let list = events.list(&Default::default()).await?;
+        let applied: Vec<String> = list
+            .items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some("Applied"))
+            .filter(|e| e.reporting_controller.as_deref() == Some("model-booster"))
+            .filter_map(|e| e.note.clone())
+            .collect();
+        Ok(if applied.len() >= EXPECTED.len() { Ok(applied) } else { Err(format!("{applied:?}")) })
+    })
+    .await?;
+    ensure!(applied.iter().any(|n| n == "applied ModelServing m-a"), "{applied:?}");
     println!(
         "children {children:?}; operator: {} successful passes, {} child writes",
         operator.successes().await?,
