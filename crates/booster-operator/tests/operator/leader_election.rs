@@ -112,3 +112,34 @@ async fn only_the_leader_writes_and_the_standby_takes_over() -> Result<()> {
     println!("SIGTERM: exit 0 after {exit:.1?}, Lease released");
     Ok(())
 }
+
+/// D-27: a leader whose Lease is taken over (here: rewritten to another holder) logs the loss and exits with 1.
+#[tokio::test]
+async fn a_leader_that_loses_its_lease_exits_with_status_1() -> Result<()> {
+    let _lock = shared().await;
+    let env = crate::env!("a_leader_that_loses_its_lease_exits_with_status_1");
+    let operator = start(&env, "op-lone")?;
+    operator.wait_ready(TIMEOUT).await?;
+    eventually("leadership", TIMEOUT, || async {
+        let l = operator.metric("model_booster_leader").await?;
+        Ok(if l == 1.0 { Ok(()) } else { Err(format!("model_booster_leader {l}")) })
+    })
+    .await?;
+    let leases: kube::Api<Lease> = kube::Api::namespaced(env.client(), env.ns());
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(k8s_openapi::jiff::Timestamp::now());
+    let patch = json!({"spec": {
+        "holderIdentity": "intruder",
+        "leaseDurationSeconds": 60,
+        "acquireTime": now,
+        "renewTime": now,
+    }});
+    let params = kube::api::PatchParams { field_manager: Some("intruder".into()), ..Default::default() };
+    leases.patch(LEASE, &params, &kube::api::Patch::Merge(&patch)).await?;
+    let stolen = Instant::now();
+    // The holder notices at its next renewal, at most lease duration - grace (10 s) later.
+    let code = operator.wait_exit(Duration::from_secs(20)).await?;
+    ensure!(code == Some(1), "exit status {code:?} after losing the Lease");
+    ensure!(operator.logs().contains("lost the leader-election Lease"), "no log line about the loss");
+    println!("lost Lease: exit 1 after {:.1?}", stolen.elapsed());
+    Ok(())
+}
