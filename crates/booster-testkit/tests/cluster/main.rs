@@ -4,6 +4,7 @@
 //! control plane is configured (and fails instead under `CI` or `cargo xtask test`).
 
 mod admission;
+mod chart;
 mod crds;
 mod garbage_collection;
 mod reference_children;
