@@ -24,6 +24,8 @@ pub enum Phase {
     StandingBy = 1,
     /// Running the controller.
     Leading = 2,
+    /// Shutting down after SIGTERM or SIGINT: not ready, so that traffic and probes move on.
+    Stopping = 3,
 }
 
 /// Shared health state.
@@ -53,6 +55,7 @@ impl Health {
         match self.phase.load(Ordering::SeqCst) {
             1 => Phase::StandingBy,
             2 => Phase::Leading,
+            3 => Phase::Stopping,
             _ => Phase::Starting,
         }
     }
@@ -63,7 +66,7 @@ impl Health {
             && match self.phase() {
                 Phase::StandingBy => true,
                 Phase::Leading => self.synced.load(Ordering::SeqCst),
-                Phase::Starting => false,
+                Phase::Starting | Phase::Stopping => false,
             }
     }
 
@@ -136,6 +139,9 @@ mod tests {
         assert!(!health.ready());
         health.set_synced();
         assert!(health.ready());
+        assert!(health.healthy());
+        health.set_phase(Phase::Stopping);
+        assert!(!health.ready());
         assert!(health.healthy());
         health.set_failed();
         assert!(!health.ready());

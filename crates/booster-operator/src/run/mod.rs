@@ -36,6 +36,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let health = Arc::new(Health::default());
     let http_stop = CancellationToken::new();
     let http = http::serve(args.http_bind_address, health.clone(), metrics.clone(), http_stop.clone()).await?;
+    tokio::spawn({
+        let (health, shutdown) = (health.clone(), shutdown.clone());
+        async move {
+            shutdown.cancelled().await;
+            health.set_phase(Phase::Stopping);
+        }
+    });
 
     let instance = instance_name();
     let recorder = Recorder::new(

@@ -68,10 +68,14 @@ async fn steady_state_passes_send_no_write_requests() -> Result<()> {
     // Quiet cluster: the namespaces of earlier tests are gone (their deletion writes to our groups too), and the
     // operator has settled (two passes after Initialized).
     let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(env.client());
-    eventually("earlier test namespaces to be deleted", Duration::from_secs(120), || async {
+    eventually("terminating test namespaces to be deleted", Duration::from_secs(120), || async {
         let list = namespaces.list(&kube::api::ListParams::default().labels("model-booster.test/namespace")).await?;
-        let others: Vec<String> =
-            list.items.iter().filter_map(|n| n.metadata.name.clone()).filter(|n| n != env.ns()).collect();
+        let others: Vec<String> = list
+            .items
+            .iter()
+            .filter(|n| n.metadata.deletion_timestamp.is_some())
+            .filter_map(|n| n.metadata.name.clone())
+            .collect();
         Ok(if others.is_empty() { Ok(()) } else { Err(format!("{others:?}")) })
     })
     .await?;
