@@ -136,7 +136,7 @@ async fn a_leader_that_loses_its_lease_exits_with_status_1() -> Result<()> {
     let params = kube::api::PatchParams { field_manager: Some("intruder".into()), ..Default::default() };
     leases.patch(LEASE, &params, &kube::api::Patch::Merge(&patch)).await?;
     let stolen = Instant::now();
-    // The holder notices at its next renewal, at most lease duration - grace (10 s) later.
+    // The holder notices at its next check of the Lease (every 2 s) or renewal (at most 10 s later).
     let code = operator.wait_exit(Duration::from_secs(20)).await?;
     ensure!(code == Some(1), "exit status {code:?} after losing the Lease");
     ensure!(operator.logs().contains("lost the leader-election Lease"), "no log line about the loss");
