@@ -356,6 +356,7 @@ async fn operator_works_with_exactly_the_chart_permissions(test: &str, namespace
     let cluster = cluster!(test);
     let helm = helm!(test);
     let booster = booster_binary()?;
+    require_served(&cluster).await?;
     let namespace = cluster.namespace(if namespaced { "chart-rbac-role" } else { "chart-rbac-cluster-role" }).await?;
     let ns = namespace.name();
     let identity = Identity::install(&cluster, &helm, ns, namespaced).await?;
@@ -376,7 +377,7 @@ async fn operator_works_with_exactly_the_chart_permissions(test: &str, namespace
     let mut operator = Operator::start(&booster, &identity, ns)?;
     operator.wait_ready().await?;
 
-    let reply = cluster.create(ns, &booster_object, false).await?;
+    let reply = write(&cluster, http::Method::POST, ns, &booster_object).await?;
     ensure!(reply.status.is_success(), "creating {EXAMPLE}: HTTP {}: {}", reply.status, reply.message());
 
     // Every child created.
@@ -742,6 +743,39 @@ async fn apply(cluster: &Cluster, object: &Value, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
+/// Fails unless the API server serves all six kinds. Whichever CRD version serves them will do (as in the
+/// operator's tests): this proves the permissions, not the schemas; the message carries the testkit's CRD refusal.
+async fn require_served(cluster: &Cluster) -> Result<()> {
+    let mut missing = Vec::new();
+    for kind in
+        ["ModelBooster", "ModelServing", "ModelServer", "ModelRoute", "AutoscalingPolicy", "AutoscalingPolicyBinding"]
+    {
+        let resource = api_resource(kind).with_context(|| format!("{kind} is not one of our kinds"))?;
+        let list = cluster.client().list_api_group_resources(&resource.api_version).await;
+        if !list.is_ok_and(|l| l.resources.iter().any(|r| r.name == resource.plural)) {
+            let refusal = cluster.crd_install().require(kind).err().map(|e| e.to_string()).unwrap_or_default();
+            missing.push(format!("{kind} ({}) {refusal}", resource.api_version));
+        }
+    }
+    ensure!(missing.is_empty(), "the API server does not serve: {}", missing.join("; "));
+    Ok(())
+}
+
+/// POST (create) or PUT (replace, with `metadata.resourceVersion`) of one of our kinds, `fieldValidation=Strict`.
+async fn write(cluster: &Cluster, method: http::Method, ns: &str, object: &Value) -> Result<booster_testkit::Reply> {
+    let resource = api_resource(kind(object)).with_context(|| format!("{} is not one of our kinds", kind(object)))?;
+    let mut path = collection_path(&resource, ns);
+    if method == http::Method::PUT {
+        path = format!("{path}/{}", name(object));
+    }
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("{path}?fieldValidation=Strict"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(object)?)?;
+    Ok(cluster.send(request).await?)
+}
+
 /// GET of one of our six kinds; `None` on 404.
 async fn get(cluster: &Cluster, kind: &str, ns: &str, name: &str) -> Result<Option<Value>> {
     let resource = api_resource(kind).with_context(|| format!("{kind} is not one of our kinds"))?;
@@ -768,7 +802,7 @@ async fn merge_patch(cluster: &Cluster, kind: &str, ns: &str, name: &str, patch:
 async fn replace_spec(cluster: &Cluster, ns: &str, model: &str, spec: &Value) -> Result<()> {
     let mut object = get(cluster, "ModelBooster", ns, model).await?.context("the ModelBooster is gone")?;
     object["spec"] = spec.clone();
-    let reply = cluster.replace(ns, &object).await?;
+    let reply = write(cluster, http::Method::PUT, ns, &object).await?;
     ensure!(reply.status.is_success(), "updating ModelBooster {model}: HTTP {}: {}", reply.status, reply.message());
     Ok(())
 }
