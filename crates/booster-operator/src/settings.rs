@@ -118,7 +118,73 @@ pub fn instance_name() -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("booster").chain(args.iter().copied())).map(|cli| cli.run)
+    }
+
+    #[test]
+    fn defaults_are_the_spec_table() -> Result<(), clap::Error> {
+        let args = parse(&[])?;
+        assert_eq!(args.render_settings(), booster_render::Settings::default());
+        assert_eq!(args.workers, 5);
+        assert_eq!(args.watch_namespace(), None);
+        assert_eq!(args.resync_interval, Duration::from_secs(600));
+        assert!(args.leader_elect);
+        assert_eq!(args.leader_election_id, "model-booster");
+        assert_eq!(args.http_bind_address, SocketAddr::from(([0, 0, 0, 0], 8080)));
+        assert_eq!(args.shutdown_timeout, Duration::from_secs(25));
+        assert_eq!(args.log_format, LogFormat::Text);
+        Ok(())
+    }
+
+    #[test]
+    fn flags_override_the_defaults() -> Result<(), clap::Error> {
+        let args = parse(&[
+            "--downloader-image=",
+            "--runtime-image",
+            "r:1",
+            "--workers",
+            "2",
+            "--watch-namespace",
+            "ns",
+            "--resync-interval",
+            "1m30s",
+            "--leader-elect=false",
+            "--leader-election-id",
+            "x",
+            "--leader-election-namespace",
+            "lease-ns",
+            "--http-bind-address",
+            "127.0.0.1:9",
+            "--shutdown-timeout",
+            "5s",
+            "--log-format",
+            "json",
+        ])?;
+        assert_eq!(args.render_settings().downloader_image, booster_render::DEFAULT_DOWNLOADER_IMAGE);
+        assert_eq!(args.render_settings().runtime_image, "r:1");
+        assert_eq!((args.workers, args.watch_namespace()), (2, Some("ns")));
+        assert_eq!(args.resync_interval, Duration::from_secs(90));
+        assert!(!args.leader_elect);
+        assert_eq!((args.leader_election_id.as_str(), args.lease_namespace().as_str()), ("x", "lease-ns"));
+        assert_eq!(args.http_bind_address.port(), 9);
+        assert_eq!(args.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(args.log_format, LogFormat::Json);
+        assert!(parse(&["--leader-elect"])?.leader_elect);
+        assert!(parse(&["--workers", "0"]).is_err());
+        assert!(parse(&["--log-format", "yaml"]).is_err());
+        Ok(())
+    }
 
     #[test]
     fn durations_in_go_and_humantime_style() {
