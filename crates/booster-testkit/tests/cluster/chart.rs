@@ -485,32 +485,26 @@ async fn service_account_has_exactly_the_chart_permissions() -> Result<()> {
         let ns = namespace.name();
         let identity = Identity::install(&cluster, &helm, ns, namespaced).await?;
         let client = identity.client().await?;
+        // Exactly what spec §5.13 grants (the same rules the rendered roles are compared with), each verb on its own.
         let mut allowed = Vec::new();
-        for (group, resources, verbs) in [
-            ("workload.serving.volcano.sh", &["modelboosters"][..], &["get", "list", "watch"][..]),
-            ("workload.serving.volcano.sh", &["modelboosters/status"], &["patch"]),
-            ("workload.serving.volcano.sh", &["modelboosters/finalizers"], &["update"]),
-            (
-                "workload.serving.volcano.sh",
-                &["modelservings", "autoscalingpolicies", "autoscalingpolicybindings"],
-                &["get", "list", "watch", "create", "patch", "delete"],
-            ),
-            (
-                "networking.serving.volcano.sh",
-                &["modelservers", "modelroutes"],
-                &["get", "list", "watch", "create", "patch", "delete"],
-            ),
-            ("events.k8s.io", &["events"], &["create", "patch"]),
-        ] {
-            for resource in resources {
-                for verb in verbs {
-                    allowed.push(Access::new(verb, group, resource, ns));
+        for rule in
+            operator_rules().as_array().into_iter().flatten().chain(lease_rules().as_array().into_iter().flatten())
+        {
+            let strings = |key: &str| -> Vec<String> {
+                rule[key].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+            };
+            let names = strings("resourceNames");
+            for group in strings("apiGroups") {
+                for resource in strings("resources") {
+                    for verb in strings("verbs") {
+                        let access = Access::new(&verb, &group, &resource, ns);
+                        allowed.push(match names.first() {
+                            Some(name) => access.named(name),
+                            None => access,
+                        });
+                    }
                 }
             }
-        }
-        allowed.push(Access::new("create", "coordination.k8s.io", "leases", ns));
-        for verb in ["get", "update", "patch"] {
-            allowed.push(Access::new(verb, "coordination.k8s.io", "leases", ns).named(LEASE_NAME));
         }
 
         let mut denied = vec![
@@ -583,25 +577,32 @@ async fn service_account_has_exactly_the_chart_permissions() -> Result<()> {
 /// One SelfSubjectAccessReview question.
 #[derive(Debug)]
 struct Access {
-    verb: &'static str,
-    group: &'static str,
-    resource: &'static str,
+    verb: String,
+    group: String,
+    resource: String,
     namespace: String,
-    name: Option<&'static str>,
+    name: String,
 }
 
 impl Access {
-    fn new(verb: &'static str, group: &'static str, resource: &'static str, namespace: &str) -> Self {
-        Self { verb, group, resource, namespace: namespace.to_string(), name: None }
+    fn new(verb: &str, group: &str, resource: &str, namespace: &str) -> Self {
+        let text = str::to_string;
+        Self {
+            verb: text(verb),
+            group: text(group),
+            resource: text(resource),
+            namespace: text(namespace),
+            name: String::new(),
+        }
     }
 
-    fn named(mut self, name: &'static str) -> Self {
-        self.name = Some(name);
+    fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
         self
     }
 
     async fn check(&self, client: &kube::Client) -> Result<bool> {
-        let (resource, subresource) = self.resource.split_once('/').unwrap_or((self.resource, ""));
+        let (resource, subresource) = self.resource.split_once('/').unwrap_or((&self.resource, ""));
         let review = json!({
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",
@@ -611,7 +612,7 @@ impl Access {
                 "group": self.group,
                 "resource": resource,
                 "subresource": subresource,
-                "name": self.name.unwrap_or_default(),
+                "name": self.name,
             }},
         });
         let request = http::Request::post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
