@@ -60,7 +60,8 @@ async fn pipeline(root: &Path, paths: &Paths, phases: &mut Phases) -> Result<()>
     if outcome == StartOutcome::Reused {
         println!("reusing the running control plane");
     }
-    let mut test = cargo_command(&cargo, root, &["test", "--workspace"]);
+    // --no-fail-fast: one failing test binary must not hide the results of the others.
+    let mut test = cargo_command(&cargo, root, &["test", "--workspace", "--no-fail-fast"]);
     test.env("KUBECONFIG", paths.kubeconfig()).env(REQUIRE_CLUSTER_ENV, "1").env(helm::HELM_ENV, helm);
     phases.run("cargo test", test).await
 }
