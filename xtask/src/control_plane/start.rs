@@ -74,9 +74,11 @@ pub async fn plane_is_up(state: &State) -> bool {
     }
 }
 
-/// Without a default route kube-apiserver needs an explicit, non-loopback advertise address (1.21+ refuses
-/// loopback). It is only published in the `kubernetes` Service's endpoints, which nothing here uses, and the
-/// endpoint reconciler that would maintain them is switched off. 192.0.2.1 is TEST-NET-1 (RFC 5737).
+/// Without a default route (checked in a network namespace with only `lo`), kube-apiserver v1.35.4 exits with
+/// "Unable to find suitable network address … no default routes found"; `--endpoint-reconciler-type=none` alone
+/// does not help, an explicit non-loopback `--advertise-address` does (1.21+ refuses loopback). The address is
+/// only published in the `kubernetes` Service's endpoints, which nothing here uses, and the endpoint reconciler
+/// that would maintain them is switched off. 192.0.2.1 is TEST-NET-1 (RFC 5737).
 const NO_ROUTE_ADVERTISE_ADDRESS: &str = "192.0.2.1";
 
 async fn start_once(paths: &Paths, state: &mut State, default_route: bool) -> Result<()> {
