@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use booster_api::{ModelBooster, labels};
-use booster_reconcile::{ChildKind, KubeCluster, Outcome, ReconcileError};
+use booster_reconcile::{ChildKind, ClusterError, KubeCluster, Outcome, ReconcileError};
 use futures::StreamExt;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DynamicObject};
@@ -29,6 +29,7 @@ type Guarded = DeserializeGuard<ModelBooster>;
 
 /// What every pass shares.
 pub struct Context {
+    client: Client,
     cluster: KubeCluster,
     settings: booster_render::Settings,
     resync: Duration,
@@ -39,12 +40,13 @@ pub struct Context {
 
 impl Context {
     pub fn new(
+        client: Client,
         cluster: KubeCluster,
         settings: booster_render::Settings,
         resync: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { cluster, settings, resync, metrics, failures: Mutex::new(HashMap::new()) }
+        Self { client, cluster, settings, resync, metrics, failures: Mutex::new(HashMap::new()) }
     }
 
     fn failures(&self) -> MutexGuard<'_, HashMap<String, u32>> {
@@ -75,16 +77,36 @@ fn key_of(guarded: &Guarded) -> String {
 }
 
 /// One pass over a ModelBooster.
+///
+/// The cached object triggers the pass, but the pass works on the object as the API server has it now: the cache
+/// may not yet hold the status this controller wrote in its previous pass, and a pass over that older status would
+/// write the same status again (and could restamp a `lastTransitionTime`).
 async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let key = key_of(&guarded);
-    let booster = match &guarded.0 {
-        Ok(booster) => booster,
-        Err(invalid) => {
-            tracing::warn!(booster = %key, error = %invalid.error, "skipping a ModelBooster that does not decode");
-            ctx.metrics.pass(PassResult::invalid, Duration::ZERO);
+    if let Err(invalid) = &guarded.0 {
+        return Ok(skip_invalid(&ctx, &key, &invalid.error));
+    }
+    let Some(namespace) = guarded.namespace() else { return Ok(Action::await_change()) };
+    let api: Api<Guarded> = Api::namespaced(ctx.client.clone(), &namespace);
+    let fresh = match api.get_opt(&guarded.name_any()).await {
+        Ok(Some(fresh)) => fresh,
+        Ok(None) => {
+            tracing::debug!(booster = %key, "the ModelBooster is gone");
             ctx.reset_backoff(&key);
             return Ok(Action::await_change());
         }
+        Err(error) => {
+            ctx.metrics.pass(PassResult::error, Duration::ZERO);
+            tracing::warn!(booster = %key, %error, "reading the ModelBooster failed (transient)");
+            return Err(ReconcileError::Transient(match error {
+                kube::Error::Api(status) => ClusterError::from_status(status.code, status.message),
+                other => ClusterError::Transient(other.to_string()),
+            }));
+        }
+    };
+    let booster = match &fresh.0 {
+        Ok(booster) => booster,
+        Err(invalid) => return Ok(skip_invalid(&ctx, &key, &invalid.error)),
     };
     let started = Instant::now();
     let outcome = booster_reconcile::reconcile(&ctx.cluster, booster, &ctx.settings, Timestamp::now()).await;
@@ -135,6 +157,14 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action, R
             Err(error)
         }
     }
+}
+
+/// A ModelBooster that does not decode is logged and skipped until it changes.
+fn skip_invalid(ctx: &Context, key: &str, error: &str) -> Action {
+    tracing::warn!(booster = %key, %error, "skipping a ModelBooster that does not decode");
+    ctx.metrics.pass(PassResult::invalid, Duration::ZERO);
+    ctx.reset_backoff(key);
+    Action::await_change()
 }
 
 /// Failed and transient errors: retry with the object's backoff.

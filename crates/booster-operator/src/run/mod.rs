@@ -50,6 +50,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Reporter { controller: REPORTING_CONTROLLER.into(), instance: Some(instance.clone()) },
     );
     let ctx = Arc::new(Context::new(
+        client.clone(),
         KubeCluster::new(client.clone(), recorder),
         args.render_settings(),
         args.resync_interval,

@@ -117,5 +117,37 @@ async fn steady_state_passes_send_no_write_requests() -> Result<()> {
     let m_after = env.must_get("ModelBooster", "m").await?;
     ensure!(m_after["status"] == m_before["status"], "status changed: {} -> {}", m_before["status"], m_after["status"]);
     ensure!(passes >= 3.0, "only {passes} passes in the window");
+
+    // A config change of backend b costs exactly: the test's patch, one apply of m-b, one status patch
+    // (observedGeneration), whatever the number of passes it triggers.
+    let before = request_counts(&env).await?;
+    let passes_before = operator.successes().await?;
+    let mut b = backend("b", 1, 1);
+    b["workers"][0]["config"]["max-model-len"] = json!(1024);
+    let mut a = backend("a", 1, 3);
+    a["autoscalingPolicy"] = policy();
+    env.set_backends("m", json!([a, b])).await?;
+    eventually("observedGeneration 2 and two more passes", TIMEOUT, || async {
+        let m = env.must_get("ModelBooster", "m").await?;
+        let now = operator.successes().await?;
+        let done = m["status"]["observedGeneration"] == 2 && now >= passes_before + 3.0;
+        Ok(if done { Ok(()) } else { Err(format!("{} after {now} passes", m["status"]["observedGeneration"])) })
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = request_counts(&env).await?;
+    let writes = delta(&before, &after, |group, verb| ours(group, verb) && WRITE_VERBS.contains(&verb));
+    let passes = operator.successes().await? - passes_before;
+    println!("a config change: {passes} passes, write requests {writes:?}");
+    let key = |resource: &str, subresource: &str, verb: &str| {
+        (OUR_GROUPS[0].to_owned(), resource.to_owned(), subresource.to_owned(), verb.to_owned())
+    };
+    let expected: Counts = [
+        (key("modelboosters", "", "PATCH"), 1.0),
+        (key("modelboosters", "status", "PATCH"), 1.0),
+        (key("modelservings", "", "APPLY"), 1.0),
+    ]
+    .into();
+    ensure!(writes == expected, "write requests for a config change: {writes:?}");
     Ok(())
 }
