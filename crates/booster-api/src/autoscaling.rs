@@ -12,6 +12,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::cel::{self, MAX_METRICS};
+
 /// Go duration syntax, as accepted by CEL `duration()` and Go's `time.ParseDuration`.
 pub const DURATION_PATTERN: &str = r"^-?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$";
 
@@ -32,8 +34,8 @@ pub struct AutoscalingPolicySpec {
     #[schemars(range(min = 0, max = 100))]
     pub tolerance_percent: i32,
     /// Metrics and their targets; metric names are unique.
-    #[schemars(length(min = 1, max = 16))]
-    #[x_kube(validation = Rule::new("self.all(m, self.exists_one(n, n.metricName == m.metricName))").message(Message::Expression("'duplicate metric name ' + self.filter(m, self.filter(n, n.metricName == m.metricName).size() > 1)[0].metricName + ' is not allowed'".into())))]
+    #[schemars(length(min = 1, max = MAX_METRICS))]
+    #[x_kube(validation = Rule::new("self.all(m, self.exists_one(n, n.metricName == m.metricName))").message(cel::duplicate_metric()))]
     pub metrics: Vec<AutoscalingPolicyMetric>,
     /// Scale-up and scale-down behaviour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,7 +54,8 @@ pub struct AutoscalingPolicyMetric {
     #[schemars(length(max = 253))]
     pub metric_name: String,
     /// Target value per instance: a positive integer or quantity string.
-    #[x_kube(validation = Rule::new("(type(self) == int && self > 0) || (type(self) == string && isQuantity(self) && quantity(self).sign() == 1)").message("metric target value must be greater than 0 and not equal to infinity"))]
+    #[schemars(extend("maxLength" = 64))]
+    #[x_kube(validation = Rule::new("(type(self) == int && self > 0) || (type(self) == string && isQuantity(self) && quantity(self).isGreaterThan(quantity('0')))").message("metric target value must be greater than 0 and not equal to infinity"))]
     pub target_value: Quantity,
 }
 

@@ -5,6 +5,7 @@
 //! errors) for offline use.
 
 pub mod autoscaling;
+mod cel;
 pub mod crds;
 pub mod labels;
 pub mod model_booster;
@@ -14,6 +15,7 @@ pub mod routing;
 pub mod strict;
 
 pub use autoscaling::{AutoscalingPolicy, AutoscalingPolicyBinding, AutoscalingPolicySpec};
+pub use cel::{MAX_BACKENDS, MAX_METRICS};
 pub use model_booster::{
     BackendStatus, BackendType, LoraAdapter, ModelBackend, ModelBooster, ModelBoosterSpec, ModelBoosterStatus,
     ModelWorker, WorkerType,

@@ -7,13 +7,17 @@
 //! The CEL rules carry the rule numbers (V-n) of the specification; the offline validator in `booster-render`
 //! enforces the same rules with the same messages.
 
-use k8s_openapi::api::core::v1::{Affinity, EnvFromSource, EnvVar, ResourceRequirements};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Affinity, EnvFromSource, EnvVar, ResourceClaim, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::autoscaling::{AutoscalingPolicySpec, DURATION_PATTERN, default_cost_expansion_rate_percent};
+use crate::cel::{self, MAX_BACKENDS};
 use crate::routing::ModelMatch;
 
 /// DNS-1123 label syntax of backend, LoRA adapter and served names.
@@ -44,28 +48,30 @@ pub const DEFAULT_ROUTE_WEIGHT: i32 = 100;
     // V-21
     validation = Rule::new("self.spec.backends.all(b, !has(b.loraAdapters) || b.loraAdapters.all(l, l.name != self.metadata.name))").message("lora name cannot be the same as model name").field_path(".spec.backends"),
     // V-39
+    validation = Rule::new("self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("metadata.name must be a DNS-1123 label: lower-case letters, digits and '-' (it prefixes generated container names)").field_path(".metadata.name"),
     validation = Rule::new("size(self.metadata.name) <= 45").message("metadata.name must be at most 45 characters (it prefixes generated container names)").field_path(".metadata.name"),
     validation = Rule::new("self.spec.backends.all(b, size(self.metadata.name) + size(b.name) <= 62)").message("'<metadata.name>-<backend name>' must be at most 63 characters (it names the ModelServing and is a label value)").field_path(".spec.backends"),
 )]
 #[serde(rename_all = "camelCase")]
 // V-3
-#[x_kube(validation = Rule::new("self.backends.map(b, b.maxReplicas).sum() <= 1000000").message(Message::Expression("'sum of maxReplicas across all backends (' + string(self.backends.map(b, b.maxReplicas).sum()) + ') cannot exceed 1000000'".into())).field_path(".backends"))]
+#[x_kube(validation = Rule::new("self.backends.map(b, b.maxReplicas).sum() <= 1000000").message(cel::max_replicas_sum()).field_path(".backends"))]
 // V-6
-#[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || self.backends.all(b, !has(b.scalingCost) || b.scalingCost == 0)").message(Message::Expression("'scalingCost must not be provided when model-level autoscaling is not set (backends: ' + self.backends.filter(b, !(!has(b.scalingCost) || b.scalingCost == 0)).map(b, b.name).join(', ') + ')'".into())).field_path(".backends"))]
+#[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || self.backends.all(b, !has(b.scalingCost) || b.scalingCost == 0)").message(cel::offending_backends("scalingCost must not be provided when model-level autoscaling is not set", "!(!has({b}.scalingCost) || {b}.scalingCost == 0)")).field_path(".backends"))]
 // V-7
-#[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || self.backends.all(b, !has(b.scaleToZeroGracePeriod) || duration(b.scaleToZeroGracePeriod) == duration('30s'))").message(Message::Expression("'scaleToZeroGracePeriod must not be provided when model-level autoscaling is not set (backends: ' + self.backends.filter(b, !(!has(b.scaleToZeroGracePeriod) || duration(b.scaleToZeroGracePeriod) == duration('30s'))).map(b, b.name).join(', ') + ')'".into())).field_path(".backends"))]
+#[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || self.backends.all(b, !has(b.scaleToZeroGracePeriod) || duration(b.scaleToZeroGracePeriod) == duration('30s'))").message(cel::offending_backends("scaleToZeroGracePeriod must not be provided when model-level autoscaling is not set", "!(!has({b}.scaleToZeroGracePeriod) || duration({b}.scaleToZeroGracePeriod) == duration('30s'))")).field_path(".backends"))]
 // V-8
 #[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || !has(self.costExpansionRatePercent) || self.costExpansionRatePercent == 200").message("costExpansionRatePercent must not be provided when model-level autoscaling is not set").field_path(".costExpansionRatePercent"))]
 // V-10
-#[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || self.backends.all(b, has(b.autoscalingPolicy) || b.minReplicas == b.maxReplicas)").message(Message::Expression("'minReplicas and maxReplicas must be equal and > 0 when no autoscaling is set (backends: ' + self.backends.filter(b, !(has(b.autoscalingPolicy) || b.minReplicas == b.maxReplicas)).map(b, b.name).join(', ') + ')'".into())).field_path(".backends"))]
+#[x_kube(validation = Rule::new("has(self.autoscalingPolicy) || self.backends.all(b, has(b.autoscalingPolicy) || b.minReplicas == b.maxReplicas)").message(cel::offending_backends("minReplicas and maxReplicas must be equal and > 0 when no autoscaling is set", "!(has({b}.autoscalingPolicy) || {b}.minReplicas == {b}.maxReplicas)")).field_path(".backends"))]
 // V-12
-#[x_kube(validation = Rule::new("!has(self.autoscalingPolicy) || self.backends.all(b, has(b.scalingCost) && b.scalingCost > 0)").message(Message::Expression("'scalingCost must be provided when model-level autoscaling is set (backends: ' + self.backends.filter(b, !(has(b.scalingCost) && b.scalingCost > 0)).map(b, b.name).join(', ') + ')'".into())).field_path(".backends"))]
+#[x_kube(validation = Rule::new("!has(self.autoscalingPolicy) || self.backends.all(b, has(b.scalingCost) && b.scalingCost > 0)").message(cel::offending_backends("scalingCost must be provided when model-level autoscaling is set", "!(has({b}.scalingCost) && {b}.scalingCost > 0)")).field_path(".backends"))]
 // V-14
 #[x_kube(validation = Rule::new("!has(self.autoscalingPolicy) || self.backends.map(b, b.minReplicas).sum() >= 1").message("sum of all minReplicas must be >= 1 when model-level autoscaling is set").field_path(".backends"))]
 // V-16
 #[x_kube(validation = Rule::new("!has(self.autoscalingPolicy) || !self.backends.exists(b, has(b.autoscalingPolicy))").message("spec.autoscalingPolicy and spec.backends[].autoscalingPolicy cannot both be set; choose model-level or backend-level autoscaling, not both").field_path(".autoscalingPolicy"))]
 // V-35
-#[x_kube(validation = Rule::new("self.backends.map(b, has(b.loraAdapters) ? b.loraAdapters.filter(l, !self.backends.exists(c, c.name < b.name && has(c.loraAdapters) && c.loraAdapters.exists(m, m.name == l.name))).size() : 0).sum() <= 10").message("at most 10 distinct LoRA adapter names are allowed across all backends").field_path(".backends"))]
+// Names first, `in` over the other backend's names: the same count within the API server's cost budget.
+#[x_kube(validation = Rule::new("self.backends.map(b, has(b.loraAdapters) ? b.loraAdapters.map(l, l.name).filter(n, !self.backends.exists(c, c.name < b.name && has(c.loraAdapters) && n in c.loraAdapters.map(m, m.name))).size() : 0).sum() <= 10").message("at most 10 distinct LoRA adapter names are allowed across all backends").field_path(".backends"))]
 // V-38
 #[x_kube(validation = Rule::new("self.backends.exists(b, !has(b.routeWeight) || b.routeWeight > 0)").message("at least one backend must have routeWeight > 0").field_path(".backends"))]
 pub struct ModelBoosterSpec {
@@ -77,7 +83,7 @@ pub struct ModelBoosterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// Inference backends; names are unique. Requests are spread over them by `routeWeight`.
-    #[schemars(length(min = 1, max = 16))]
+    #[schemars(length(min = 1, max = MAX_BACKENDS))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     pub backends: Vec<ModelBackend>,
     /// Model-level autoscaling: one policy, with replicas shared among the backends by `scalingCost`.
@@ -254,7 +260,7 @@ pub struct ModelWorker {
     pub pods: i32,
     /// Engine resources; `huawei.com/ascend-*` or `nvidia.com/gpu` also select accelerator-specific settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<ResourceRequirements>,
+    pub resources: Option<WorkerResources>,
     /// Affinity of the role's pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Affinity>,
@@ -266,6 +272,45 @@ pub struct ModelWorker {
 
 fn default_one() -> i32 {
     1
+}
+
+/// The syntax of a Kubernetes quantity (as in the ModelServing CRD, which rejects anything else).
+pub const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
+/// Compute resources of a worker's engine container (core/v1 `ResourceRequirements`, with the quantity syntax
+/// checked at admission so that a typo fails here rather than in every pod).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerResources {
+    /// Maximum amounts, e.g. `cpu`, `memory`, `nvidia.com/gpu`, `huawei.com/ascend-1980`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "quantities")]
+    pub limits: Option<BTreeMap<String, Quantity>>,
+    /// Minimum amounts; they default to the limits when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "quantities")]
+    pub requests: Option<BTreeMap<String, Quantity>>,
+    /// Dynamic resource claims the container uses, by the name of an entry of the pod's `resourceClaims`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
+    pub claims: Option<Vec<ResourceClaim>>,
+}
+
+fn quantities(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": {"x-kubernetes-int-or-string": true, "pattern": QUANTITY_PATTERN},
+    })
+}
+
+impl From<&WorkerResources> for ResourceRequirements {
+    fn from(resources: &WorkerResources) -> Self {
+        Self {
+            limits: resources.limits.clone(),
+            requests: resources.requests.clone(),
+            claims: resources.claims.clone(),
+        }
+    }
 }
 
 /// Role of a worker.

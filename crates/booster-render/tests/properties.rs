@@ -327,8 +327,6 @@ proptest! {
     /// Whatever `validate` accepts among mutated documents renders to children that meet every invariant of the
     /// valid properties (the generator's blind spots, seen from the other side).
     #[test]
-    #[ignore = "BUG: validate accepts malformed resource quantities (worker `resources.limits.cpu: two`); render \
-                copies them into the ModelServing, which the reference CRD rejects (pattern)"]
     fn accepted_mutants_have_valid_children(
         document in valid_document(),
         mutations in proptest::collection::vec(prop_oneof![mutation(), tweak()], 1..=3),
@@ -340,8 +338,6 @@ proptest! {
     /// container names derived from it (`<model>-model-downloader`, `<model>-lora-downloader-<i>`) must still be
     /// DNS-1123 labels, or Kubernetes rejects every pod of the ModelServing.
     #[test]
-    #[ignore = "BUG: validate accepts metadata.name `qwen2.5` (V-39 checks only its length); the init container \
-                `qwen2.5-model-downloader` is not a DNS-1123 label"]
     fn accepted_model_names_give_dns_label_container_names(
         plan in plan(),
         name in "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?){0,3}",
@@ -394,7 +390,6 @@ fn schema_check_rejects_unknown_fields_bad_quantities_and_int32_overflow() {
 
 /// Minimal input of the bug `accepted_mutants_have_valid_children` finds.
 #[test]
-#[ignore = "BUG: validate accepts malformed resource quantities; the reference ModelServing CRD rejects them"]
 fn validate_rejects_malformed_resource_quantities() {
     let text = r#"
 apiVersion: workload.serving.volcano.sh/v1alpha1
@@ -418,7 +413,6 @@ spec:
 
 /// Minimal input of the bug `accepted_model_names_give_dns_label_container_names` finds.
 #[test]
-#[ignore = "BUG: validate accepts a dotted metadata.name; derived container names are then not DNS-1123 labels"]
 fn validate_rejects_model_names_that_cannot_prefix_container_names() {
     let text = r#"
 apiVersion: workload.serving.volcano.sh/v1alpha1

@@ -43,7 +43,7 @@ fn role(b: &Backend<'_>, role: WorkerType, worker: IndexedWorker<'_>, config: &M
         env: Some(env.clone()),
         command: Some(b.vllm_command(flags::render(config), &[])),
         image_pull_policy: Some("IfNotPresent".into()),
-        resources: w.resources.clone(),
+        resources: w.resources.as_ref().map(Into::into),
         readiness_probe: Some(health(5)),
         liveness_probe: Some(health(90)),
         volume_mounts: Some(vec![b.cache.mount()]),

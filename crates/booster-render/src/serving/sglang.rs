@@ -23,7 +23,7 @@ pub(super) fn render(b: &Backend<'_>) -> Result<booster_api::ModelServing, Rende
         image: s.image.clone(),
         command: Some(command),
         env: Some(engine_env.clone()),
-        resources: s.resources.clone(),
+        resources: s.resources.as_ref().map(Into::into),
         volume_mounts: Some(vec![b.cache.mount()]),
         readiness_probe: Some(engine_readiness_probe()),
         ..Container::default()

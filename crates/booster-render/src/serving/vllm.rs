@@ -34,7 +34,7 @@ pub(super) fn render(b: &Backend<'_>) -> Result<booster_api::ModelServing, Rende
         image: s.image.clone(),
         command: Some(command(b, server)),
         env: Some(engine_env.clone()),
-        resources: s.resources.clone(),
+        resources: s.resources.as_ref().map(Into::into),
         volume_mounts: Some(vec![b.cache.mount()]),
         readiness_probe: Some(engine_readiness_probe()),
         lifecycle: Some(Lifecycle {
@@ -55,7 +55,7 @@ pub(super) fn render(b: &Backend<'_>) -> Result<booster_api::ModelServing, Rende
             format!("chmod u+x {MULTI_NODE_SCRIPT} && {MULTI_NODE_SCRIPT} worker --ray_address=$(ENTRY_ADDRESS)"),
         ]),
         env: env::backend(b.backend),
-        resources: s.resources.clone(),
+        resources: s.resources.as_ref().map(Into::into),
         volume_mounts: Some(vec![b.cache.mount()]),
         ..Container::default()
     };

@@ -11,7 +11,7 @@ use booster_api::routing::{ModelMatch, StringMatch};
 use booster_api::{ModelBackend, ModelBooster, ModelWorker};
 
 use super::FieldError;
-use super::patterns::{CACHE_URI, DURATION, NAME, Pattern, SOURCE_URI};
+use super::patterns::{CACHE_URI, DURATION, NAME, Pattern, QUANTITY, SOURCE_URI};
 use super::wording;
 
 /// Appends the OpenAPI constraint violations of `m`, in document order.
@@ -132,6 +132,13 @@ impl Checker<'_> {
         }
         self.range(&format!("{path}.replicas"), w.replicas, Some(0), Some(1_000_000));
         self.range(&format!("{path}.pods"), w.pods, Some(0), Some(1_000_000));
+        if let Some(resources) = &w.resources {
+            for (list, quantities) in [("limits", &resources.limits), ("requests", &resources.requests)] {
+                for (name, quantity) in quantities.iter().flatten() {
+                    self.string(&format!("{path}.resources.{list}.{name}"), &quantity.0, None, Some(&QUANTITY));
+                }
+            }
+        }
     }
 
     fn policy(&mut self, path: &str, p: &AutoscalingPolicySpec) {

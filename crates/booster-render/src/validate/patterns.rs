@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use booster_api::autoscaling::DURATION_PATTERN;
-use booster_api::model_booster::{CACHE_URI_PATTERN, NAME_PATTERN, SOURCE_URI_PATTERN};
+use booster_api::model_booster::{CACHE_URI_PATTERN, NAME_PATTERN, QUANTITY_PATTERN, SOURCE_URI_PATTERN};
 use regex::Regex;
 
 /// V-41: the regex of `self.matches(…)` (the CEL string literal with its `\\` unescaped).
@@ -39,6 +39,7 @@ impl Pattern {
 pub(crate) static NAME: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(NAME_PATTERN));
 pub(crate) static SOURCE_URI: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(SOURCE_URI_PATTERN));
 pub(crate) static CACHE_URI: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(CACHE_URI_PATTERN));
+pub(crate) static QUANTITY: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(QUANTITY_PATTERN));
 pub(crate) static DURATION: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(DURATION_PATTERN));
 pub(crate) static CACHE_URI_FORM_RE: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(CACHE_URI_FORM));
 pub(crate) static SYSTEM_DIRECTORY_RE: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(SYSTEM_DIRECTORY));
@@ -50,8 +51,16 @@ mod tests {
 
     #[test]
     fn all_patterns_compile() {
-        for p in [&NAME, &SOURCE_URI, &CACHE_URI, &DURATION, &CACHE_URI_FORM_RE, &SYSTEM_DIRECTORY_RE, &DOT_SEGMENT_RE]
-        {
+        for p in [
+            &NAME,
+            &SOURCE_URI,
+            &CACHE_URI,
+            &QUANTITY,
+            &DURATION,
+            &CACHE_URI_FORM_RE,
+            &SYSTEM_DIRECTORY_RE,
+            &DOT_SEGMENT_RE,
+        ] {
             assert!(!p.source.is_empty());
             let _ = p.matches("");
         }

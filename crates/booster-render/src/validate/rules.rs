@@ -14,7 +14,7 @@ use booster_api::{BackendType, ModelBackend, ModelBooster, WorkerType};
 
 use super::FieldError;
 use super::duration::{MINUTE, SECOND, nanos_for_comparison};
-use super::patterns::{CACHE_URI_FORM_RE, DOT_SEGMENT_RE, SYSTEM_DIRECTORY_RE};
+use super::patterns::{CACHE_URI_FORM_RE, DOT_SEGMENT_RE, NAME, SYSTEM_DIRECTORY_RE};
 use crate::quantity;
 
 pub(crate) const V1_NEGATIVE: &str = "scaleToZeroGracePeriod cannot be negative";
@@ -39,6 +39,7 @@ pub(crate) const V33: &str = "image is required";
 pub(crate) const V34: &str = "loraAdapters are not supported for SGLang backends yet";
 pub(crate) const V35: &str = "at most 10 distinct LoRA adapter names are allowed across all backends";
 pub(crate) const V38: &str = "at least one backend must have routeWeight > 0";
+pub(crate) const V39_LABEL: &str = "metadata.name must be a DNS-1123 label: lower-case letters, digits and '-' (it prefixes generated container names)";
 pub(crate) const V39_MODEL_NAME: &str =
     "metadata.name must be at most 45 characters (it prefixes generated container names)";
 pub(crate) const V39_SERVING_NAME: &str =
@@ -404,6 +405,9 @@ impl Rules<'_> {
     }
 
     fn v39(&mut self) {
+        if self.m.metadata.name.as_deref().is_some_and(|name| !NAME.matches(name)) {
+            self.push("metadata.name", V39_LABEL);
+        }
         let model_len = self.m.metadata.name.as_deref().map_or(0, |n| n.chars().count());
         if model_len > 45 {
             self.push("metadata.name", V39_MODEL_NAME);
@@ -568,6 +572,7 @@ mod tests {
             V34,
             V35,
             V38,
+            V39_LABEL,
             V39_MODEL_NAME,
             V39_SERVING_NAME,
             V40_TYPE,

@@ -7,9 +7,9 @@
 //! `<path> in body ` prefix (the path is the error's own path). kube-openapi formats bounds with Go's `%v` of a
 //! `float64`, which writes 1000000 as `1e+06`.
 
-/// `maxLength` violated.
+/// `maxLength` violated (`field.TooLong`; Kubernetes ≥ 1.32 counts bytes).
 pub(crate) fn too_long(max: usize) -> String {
-    format!("may not be longer than {max}")
+    format!("may not be more than {max} bytes")
 }
 
 /// `pattern` violated.
