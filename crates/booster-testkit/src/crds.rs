@@ -74,6 +74,14 @@ impl CrdInstall {
     }
 }
 
+/// Applies `crd` server-side (field manager [`FIELD_MANAGER`], forced) and waits until it is Established.
+pub(crate) async fn apply_and_wait(client: &kube::Client, crd: &CustomResourceDefinition) -> Result<()> {
+    let report = apply(client, crd)
+        .await?
+        .map_err(|(name, message)| Error::Cluster(format!("the API server refused CRD {name}: {message}")))?;
+    wait_established(client, &report.name).await
+}
+
 /// Applies one CRD; the inner `Err` is a refusal (name, the API server's message).
 async fn apply(client: &kube::Client, crd: &CustomResourceDefinition) -> Result<Result<CrdReport, (String, String)>> {
     let name = crd.metadata.name.clone().ok_or_else(|| Error::Cluster("a generated CRD has no name".into()))?;

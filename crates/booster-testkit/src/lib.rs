@@ -109,6 +109,15 @@ impl Cluster {
         self.crds
     }
 
+    /// Applies `crd` server-side with the field manager that installed ours (so applying ours again restores them
+    /// exactly) and waits until it is Established.
+    pub async fn apply_crd(
+        &self,
+        crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    ) -> Result<()> {
+        crds::apply_and_wait(&self.client, crd).await
+    }
+
     /// A fresh namespace for `test`, deleted when the guard drops.
     pub async fn namespace(&self, test: &str) -> Result<TestNamespace> {
         TestNamespace::create(&self.client, &self.config, test).await
