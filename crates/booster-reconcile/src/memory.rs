@@ -317,7 +317,18 @@ impl Cluster for InMemoryCluster {
         let mut state = self.state();
         state.log.push(Request::Apply { kind, name: name.into(), field_manager: field_manager.into() });
         state.take_failure(Operation::Apply, Some(kind))?;
-        Ok(state.server_side_apply((kind, namespace.into(), name.into()), body, field_manager))
+        let key = (kind, namespace.to_owned(), name.to_owned());
+        // A `metadata.resourceVersion` in the body makes the apply conditional, as on the API server.
+        if let Some(expected) = body.pointer("/metadata/resourceVersion") {
+            let stored = state.objects.get(&key).and_then(|o| o.pointer("/metadata/resourceVersion")).cloned();
+            if stored.as_ref() != Some(expected) {
+                return Err(ClusterError::Conflict(
+                    "the object has been modified; please apply your changes to the latest version and try again"
+                        .into(),
+                ));
+            }
+        }
+        Ok(state.server_side_apply(key, body, field_manager))
     }
 
     async fn delete(&self, kind: ChildKind, namespace: &str, name: &str, uid: &str) -> Result<(), ClusterError> {

@@ -191,10 +191,16 @@ impl<C: Cluster> Pass<'_, C> {
         let Some(write) = plan(rendered, live, manage_replicas) else { return Ok(()) };
         let describe = |error: &ClusterError| format!("apply {} {}/{name}: {error}", kind.kind(), self.namespace);
         if let Some(replicas) = write.handover_replicas {
+            // Conditional on the resourceVersion the value was read at: a forced apply of a stale value would undo
+            // an autoscaler write made since (409 instead; the next pass sees the autoscaler owning the field).
+            let mut metadata = json!({"name": name, "namespace": self.namespace});
+            if let Some(version) = live.and_then(|l| l.pointer("/metadata/resourceVersion")) {
+                metadata["resourceVersion"] = version.clone();
+            }
             let handover = json!({
                 "apiVersion": kind.api_version(),
                 "kind": kind.kind(),
-                "metadata": {"name": name, "namespace": self.namespace},
+                "metadata": metadata,
                 "spec": {"replicas": replicas},
             });
             if let Err(error) = self.cluster.apply(kind, self.namespace, name, &handover, REPLICAS_FIELD_MANAGER).await
@@ -291,4 +297,99 @@ fn name_of(object: &Value) -> &str {
 /// Whether `object` has an owner reference with `uid` (§5.5; the controller flag is not required).
 fn owned_by(object: &Value, uid: &str) -> bool {
     object.pointer("/metadata/ownerReferences").and_then(Value::as_array).into_iter().flatten().any(|r| r["uid"] == uid)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::memory::InMemoryCluster;
+
+    const NS: &str = "team";
+
+    /// The in-memory cluster, where the autoscaler writes `spec.replicas` just before the first replicas hand-over
+    /// reaches the API server (after the pass read the ModelServing).
+    struct AutoscalerRace {
+        inner: InMemoryCluster,
+        raced: AtomicBool,
+    }
+
+    impl Cluster for AutoscalerRace {
+        async fn list(&self, kind: ChildKind, namespace: &str, selector: &str) -> Result<Vec<Value>, ClusterError> {
+            self.inner.list(kind, namespace, selector).await
+        }
+
+        async fn get(&self, kind: ChildKind, namespace: &str, name: &str) -> Result<Option<Value>, ClusterError> {
+            self.inner.get(kind, namespace, name).await
+        }
+
+        async fn apply(
+            &self,
+            kind: ChildKind,
+            namespace: &str,
+            name: &str,
+            body: &Value,
+            field_manager: &str,
+        ) -> Result<Value, ClusterError> {
+            if field_manager == REPLICAS_FIELD_MANAGER && !self.raced.swap(true, Ordering::SeqCst) {
+                self.inner.merge_spec_as(kind, namespace, name, "autoscaler", json!({"replicas": 3}));
+            }
+            self.inner.apply(kind, namespace, name, body, field_manager).await
+        }
+
+        async fn delete(&self, kind: ChildKind, namespace: &str, name: &str, uid: &str) -> Result<(), ClusterError> {
+            self.inner.delete(kind, namespace, name, uid).await
+        }
+
+        async fn patch_status(&self, namespace: &str, name: &str, patch: &Value) -> Result<(), ClusterError> {
+            self.inner.patch_status(namespace, name, patch).await
+        }
+
+        async fn publish(&self, booster: &ModelBooster, event: Event) {
+            self.inner.publish(booster, event).await;
+        }
+    }
+
+    fn autoscaled_booster() -> Result<ModelBooster, serde_json::Error> {
+        serde_json::from_value(json!({
+            "apiVersion": "workload.serving.volcano.sh/v1alpha1",
+            "kind": "ModelBooster",
+            "metadata": {"name": "llm", "namespace": NS, "uid": "u-1", "generation": 1},
+            "spec": {"backends": [{
+                "name": "a", "type": "vLLM", "modelURI": "hf://org/model", "minReplicas": 1, "maxReplicas": 4,
+                "workers": [{"type": "server", "image": "vllm/vllm-openai:v0.10.0"}],
+                "autoscalingPolicy": {"metrics": [{"metricName": "kthena:num_requests_waiting", "targetValue": 10}]},
+            }]},
+        }))
+    }
+
+    fn replicas(cluster: &InMemoryCluster) -> Option<Value> {
+        cluster.object(ChildKind::ModelServing, NS, "llm-a").and_then(|o| o.pointer("/spec/replicas").cloned())
+    }
+
+    /// Found on the test API server (operator test 6): the hand-over re-applied the value read before the
+    /// autoscaler's write, forced, and so reset the autoscaler's 3 to the creating pass's 1.
+    #[tokio::test]
+    async fn a_replicas_hand_over_never_undoes_a_concurrent_autoscaler_write() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let cluster = AutoscalerRace { inner: InMemoryCluster::new(), raced: AtomicBool::new(false) };
+        let mut m = autoscaled_booster()?;
+        let settings = Settings::default();
+        let now = Timestamp::UNIX_EPOCH;
+        // Creation: replicas = minReplicas, owned by model-booster.
+        reconcile(&cluster, &m, &settings, now).await?;
+        assert_eq!(replicas(&cluster.inner), Some(json!(1)));
+        m.status = cluster.inner.booster_status(NS, "llm");
+
+        // The hand-over is due; the autoscaler scales to 3 in between: the stale hand-over is refused (409).
+        let raced = reconcile(&cluster, &m, &settings, now).await;
+        assert!(matches!(raced, Err(ReconcileError::Transient(ClusterError::Conflict(_)))), "{raced:?}");
+        assert_eq!(replicas(&cluster.inner), Some(json!(3)), "the autoscaler's write was undone");
+
+        // The retry finds the autoscaler owning the field: no hand-over, 3 stays.
+        reconcile(&cluster, &m, &settings, now).await?;
+        assert_eq!(replicas(&cluster.inner), Some(json!(3)));
+        Ok(())
+    }
 }
