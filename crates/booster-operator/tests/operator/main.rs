@@ -10,6 +10,7 @@ mod drift;
 mod invalid;
 mod leader_election;
 mod replicas;
+mod shutdown;
 mod status;
 mod steady_state;
 mod support;
