@@ -82,7 +82,9 @@ mod tests {
         let mut live = rendered.clone();
         live["spec"]["replicas"] = json!(replicas);
         live["spec"]["template"]["restartGracePeriodSeconds"] = json!(0);
-        live["spec"]["template"]["roles"].as_array_mut().unwrap().push(json!({"name": "added-by-someone"}));
+        if let Some(roles) = live["spec"]["template"]["roles"].as_array_mut() {
+            roles.push(json!({"name": "added-by-someone"}));
+        }
         live["metadata"]["labels"]["extra"] = json!("x");
         live["metadata"]["managedFields"] = json!([
             {"manager": replicas_owner, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
@@ -134,7 +136,9 @@ mod tests {
     #[test]
     fn autoscaled_replicas_we_own_are_handed_over_first() {
         let rendered = serving(2, "v1");
-        let write = plan(rendered.clone(), Some(&live(&rendered, 2, FIELD_MANAGER)), false).expect("a write");
+        let Some(write) = plan(rendered.clone(), Some(&live(&rendered, 2, FIELD_MANAGER)), false) else {
+            panic!("the hand-over needs a write")
+        };
         assert_eq!(write.handover_replicas, Some(json!(2)));
         assert!(write.body["spec"].get("replicas").is_none());
     }
