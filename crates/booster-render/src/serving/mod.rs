@@ -11,7 +11,7 @@ use booster_api::model_serving::{
     GangPolicy, ModelServingSpec, PodTemplateSpec, Role, ServingGroup, TemplateMetadata, TopologySpreadConstraint,
 };
 use booster_api::{BackendType, ModelBackend, ModelBooster, ModelServing, WorkerType};
-use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, HTTPGetAction, Probe};
+use k8s_openapi::api::core::v1::{Affinity, Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, Probe};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -139,6 +139,19 @@ impl Backend<'_> {
         }
     }
 
+    /// The entry pod of a `leader` role (vLLM, SGLang): downloaders, the runtime sidecar and the engine, 300 s to
+    /// drain, the server worker's affinity (D-12).
+    pub fn leader_entry_pod(&self, engine: Container, engine_env: Vec<EnvVar>, affinity: Option<Affinity>) -> PodSpec {
+        PodSpec {
+            init_containers: Some(self.init_containers()),
+            termination_grace_period_seconds: Some(300),
+            volumes: Some(vec![self.cache.volume()]),
+            containers: vec![self.runtime_container(engine_env, true, true), engine],
+            affinity,
+            ..PodSpec::default()
+        }
+    }
+
     /// D-8: spread serving groups over nodes, selecting this ModelServing's own pods.
     pub fn topology_spread(&self) -> Vec<TopologySpreadConstraint> {
         vec![TopologySpreadConstraint {
@@ -195,7 +208,7 @@ impl Backend<'_> {
     }
 
     /// A pod template carrying this ModelServing's labels (the revision is added by [`Self::serving`]).
-    pub fn pod_template(&self, spec: k8s_openapi::api::core::v1::PodSpec) -> PodTemplateSpec {
+    pub fn pod_template(&self, spec: PodSpec) -> PodTemplateSpec {
         PodTemplateSpec {
             metadata: Some(TemplateMetadata {
                 labels: Some(self.owner.labels_without_revision(&self.backend.name)),

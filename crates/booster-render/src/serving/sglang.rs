@@ -2,7 +2,7 @@
 
 use booster_api::WorkerType;
 use booster_api::model_serving::Role;
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::api::core::v1::Container;
 
 use super::{Backend, ENGINE_PORT};
 use crate::serving::vllm::engine_readiness_probe;
@@ -28,14 +28,7 @@ pub(super) fn render(b: &Backend<'_>) -> Result<booster_api::ModelServing, Rende
         readiness_probe: Some(engine_readiness_probe()),
         ..Container::default()
     };
-    let entry = PodSpec {
-        init_containers: Some(b.init_containers()),
-        termination_grace_period_seconds: Some(300),
-        volumes: Some(vec![b.cache.volume()]),
-        containers: vec![b.runtime_container(engine_env, true, true), engine],
-        affinity: s.affinity.clone(),
-        ..PodSpec::default()
-    };
+    let entry = b.leader_entry_pod(engine, engine_env, s.affinity.clone());
     let role = Role {
         name: "leader".into(),
         replicas: Some(s.replicas),

@@ -59,18 +59,10 @@ pub(super) fn render(b: &Backend<'_>) -> Result<booster_api::ModelServing, Rende
         volume_mounts: Some(vec![b.cache.mount()]),
         ..Container::default()
     };
-    let init_containers = b.init_containers();
-    let entry = PodSpec {
-        init_containers: Some(init_containers.clone()),
-        termination_grace_period_seconds: Some(300),
-        volumes: Some(vec![b.cache.volume()]),
-        containers: vec![b.runtime_container(engine_env, true, true), engine],
-        affinity: s.affinity.clone(),
-        ..PodSpec::default()
-    };
+    let entry = b.leader_entry_pod(engine, engine_env, s.affinity.clone());
     let workers = PodSpec {
         volumes: Some(vec![b.cache.volume()]),
-        init_containers: Some(init_containers),
+        init_containers: Some(b.init_containers()),
         containers: vec![worker],
         affinity: s.affinity.clone(),
         ..PodSpec::default()
