@@ -9,7 +9,7 @@ mod kube_cluster;
 pub mod memory;
 mod plan;
 mod reconcile;
-pub mod status;
+mod status;
 
 pub use cluster::{Cluster, ClusterError, Event, FIELD_MANAGER, REPLICAS_FIELD_MANAGER};
 pub use kinds::ChildKind;

@@ -25,7 +25,6 @@ mod worker_config;
 use booster_api::{BackendType, ModelBackend, ModelBooster, WorkerType};
 
 pub use children::{Child, Children};
-pub use revision::of as revision_of;
 pub use validate::{FieldError, ValidationErrors, validate, validate_update};
 
 use crate::cache::{Cache, CacheLocation};
