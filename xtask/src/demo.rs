@@ -24,15 +24,6 @@ use crate::control_plane::{self, Paths, probe, processes};
 const NAMESPACE: &str = "model-booster-demo";
 const FIELD_MANAGER: &str = "model-booster-demo";
 const TIMEOUT: Duration = Duration::from_secs(90);
-/// The five child kinds: kind, group, plural.
-const CHILD_KINDS: [(&str, &str, &str); 5] = [
-    ("ModelServing", "workload.serving.volcano.sh", "modelservings"),
-    ("ModelServer", "networking.serving.volcano.sh", "modelservers"),
-    ("ModelRoute", "networking.serving.volcano.sh", "modelroutes"),
-    ("AutoscalingPolicy", "workload.serving.volcano.sh", "autoscalingpolicies"),
-    ("AutoscalingPolicyBinding", "workload.serving.volcano.sh", "autoscalingpolicybindings"),
-];
-
 pub async fn run(root: &Path, once: bool) -> Result<()> {
     let paths = Paths::new(root)?;
     let preexisting = control_plane::state_if_up(&paths).await.unwrap_or(false);
@@ -236,8 +227,10 @@ async fn report(client: &Client, names: &[String]) -> Result<()> {
             );
         }
         let uid = booster.metadata.uid.clone().unwrap_or_default();
-        for (kind, group, plural) in CHILD_KINDS {
-            let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1alpha1", kind), plural);
+        for crd in booster_api::crds::children() {
+            let (kind, plural) = (crd.spec.names.kind.as_str(), crd.spec.names.plural.as_str());
+            let gvk = GroupVersionKind::gvk(&crd.spec.group, booster_api::VERSION, kind);
+            let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
             let children: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAMESPACE, &resource);
             let selector = format!("workload.serving.volcano.sh/model-uid={uid}");
             for child in children.list(&ListParams::default().labels(&selector)).await?.items {

@@ -98,10 +98,7 @@ async fn reconcile(guarded: Arc<Guarded>, ctx: Arc<Context>) -> Result<Action, R
         Err(error) => {
             ctx.metrics.pass(PassResult::error, Duration::ZERO);
             tracing::warn!(booster = %key, %error, "reading the ModelBooster failed (transient)");
-            return Err(ReconcileError::Transient(match error {
-                kube::Error::Api(status) => ClusterError::from_status(status.code, status.message),
-                other => ClusterError::Transient(other.to_string()),
-            }));
+            return Err(ReconcileError::Transient(ClusterError::from(error)));
         }
     };
     let booster = match &fresh.0 {

@@ -27,10 +27,13 @@ impl KubeCluster {
     }
 }
 
-fn classify(error: kube::Error) -> ClusterError {
-    match error {
-        kube::Error::Api(status) => ClusterError::from_status(status.code, status.message),
-        other => ClusterError::Transient(other.to_string()),
+impl From<kube::Error> for ClusterError {
+    /// API answers by their HTTP status; everything else (connection, timeout, decoding) is transient.
+    fn from(error: kube::Error) -> Self {
+        match error {
+            kube::Error::Api(status) => Self::from_status(status.code, status.message),
+            other => Self::Transient(other.to_string()),
+        }
     }
 }
 
@@ -40,12 +43,12 @@ fn to_value(object: DynamicObject) -> Result<Value, ClusterError> {
 
 impl Cluster for KubeCluster {
     async fn list(&self, kind: ChildKind, namespace: &str, selector: &str) -> Result<Vec<Value>, ClusterError> {
-        let list = self.api(kind, namespace).list(&ListParams::default().labels(selector)).await.map_err(classify)?;
+        let list = self.api(kind, namespace).list(&ListParams::default().labels(selector)).await?;
         list.items.into_iter().map(to_value).collect()
     }
 
     async fn get(&self, kind: ChildKind, namespace: &str, name: &str) -> Result<Option<Value>, ClusterError> {
-        self.api(kind, namespace).get_opt(name).await.map_err(classify)?.map(to_value).transpose()
+        self.api(kind, namespace).get_opt(name).await?.map(to_value).transpose()
     }
 
     async fn apply(
@@ -57,7 +60,7 @@ impl Cluster for KubeCluster {
         field_manager: &str,
     ) -> Result<Value, ClusterError> {
         let params = PatchParams::apply(field_manager).force();
-        let stored = self.api(kind, namespace).patch(name, &params, &Patch::Apply(body)).await.map_err(classify)?;
+        let stored = self.api(kind, namespace).patch(name, &params, &Patch::Apply(body)).await?;
         to_value(stored)
     }
 
@@ -67,14 +70,14 @@ impl Cluster for KubeCluster {
             propagation_policy: Some(PropagationPolicy::Background),
             ..DeleteParams::default()
         };
-        self.api(kind, namespace).delete(name, &params).await.map_err(classify)?;
+        self.api(kind, namespace).delete(name, &params).await?;
         Ok(())
     }
 
     async fn patch_status(&self, namespace: &str, name: &str, patch: &Value) -> Result<(), ClusterError> {
         let api: Api<ModelBooster> = Api::namespaced(self.client.clone(), namespace);
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
-        api.patch_status(name, &params, &Patch::Merge(patch)).await.map_err(classify)?;
+        api.patch_status(name, &params, &Patch::Merge(patch)).await?;
         Ok(())
     }
 
